@@ -1,0 +1,222 @@
+//! Configuration: defaults < TOML file < `ATOMIK_*` environment < flags.
+//!
+//! Every setting is listed in docs/CONFIGURATION.md. clap resolves flags and
+//! their environment variables; the TOML file fills what neither gave.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// TOML configuration file [default: ./atomik.toml if it exists]
+    #[arg(long, global = true, env = "ATOMIK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database and key files [default: ./atomik-data]
+    #[arg(long, global = true, env = "ATOMIK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data directory]
+    #[arg(long, global = true, env = "ATOMIK_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format [default: human]
+    #[arg(long, global = true, env = "ATOMIK_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `atomik=debug,sqlx=warn` [default: info]
+    #[arg(long, global = true, env = "ATOMIK_LOG")]
+    pub log: Option<String>,
+}
+
+/// Settings of `atomik serve`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "ATOMIK_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Mark cookies Secure; set when users reach atomik over HTTPS [default: false]
+    #[arg(long, env = "ATOMIK_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Allow public sign-up [default: true]
+    #[arg(long, env = "ATOMIK_SIGNUP_ENABLED")]
+    pub signup_enabled: Option<bool>,
+    /// Plan given to new sign-ups [default: starter]
+    #[arg(long, env = "ATOMIK_SIGNUP_PLAN")]
+    pub signup_plan: Option<String>,
+    /// Proxies whose X-Forwarded-For is trusted (comma-separated IPs) [default: none]
+    #[arg(long, env = "ATOMIK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Session lifetime in hours [default: 168]
+    #[arg(long, env = "ATOMIK_SESSION_TTL_HOURS")]
+    pub session_ttl_hours: Option<u64>,
+}
+
+/// The TOML file's shape: the same names as the flags, with underscores.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub secure_cookies: Option<bool>,
+    pub signup_enabled: Option<bool>,
+    pub signup_plan: Option<String>,
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub session_ttl_hours: Option<u64>,
+}
+
+impl FileConfig {
+    /// Read the file named by `--config`, or `./atomik.toml` if present.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let default = PathBuf::from("atomik.toml");
+                if !default.exists() {
+                    return Ok(FileConfig::default());
+                }
+                default
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("invalid configuration file {}", path.display()))
+    }
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub listen: SocketAddr,
+    pub server: atomik_server::ServerConfig,
+}
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Settings> {
+        let file = FileConfig::load(global.config.as_deref())?;
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("atomik-data"));
+        let database_url = match global.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("atomik.db").display()),
+        };
+        let defaults = atomik_server::ServerConfig::default();
+        let session_ttl_hours = serve
+            .session_ttl_hours
+            .or(file.session_ttl_hours)
+            .unwrap_or(168);
+        if session_ttl_hours == 0 {
+            bail!("session_ttl_hours must be at least 1");
+        }
+        Ok(Settings {
+            data_dir,
+            database_url,
+            log_format: global
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Human),
+            log: global
+                .log
+                .clone()
+                .or(file.log)
+                .unwrap_or_else(|| "info".into()),
+            listen: serve
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            server: atomik_server::ServerConfig {
+                secure_cookies: serve
+                    .secure_cookies
+                    .or(file.secure_cookies)
+                    .unwrap_or(defaults.secure_cookies),
+                session_ttl: Duration::from_secs(session_ttl_hours * 3600),
+                signup_enabled: serve
+                    .signup_enabled
+                    .or(file.signup_enabled)
+                    .unwrap_or(defaults.signup_enabled),
+                signup_plan: serve
+                    .signup_plan
+                    .clone()
+                    .or(file.signup_plan)
+                    .unwrap_or(defaults.signup_plan),
+                trusted_proxies: serve
+                    .trusted_proxies
+                    .clone()
+                    .or(file.trusted_proxies)
+                    .unwrap_or_default(),
+                throttle: defaults.throttle,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global(config: &Path) -> GlobalArgs {
+        GlobalArgs {
+            config: Some(config.to_path_buf()),
+            data_dir: None,
+            database_url: None,
+            log_format: None,
+            log: None,
+        }
+    }
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atomik.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nsignup_plan = \"trader\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let g = global(&path);
+        let from_file = Settings::resolve(&g, &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.server.signup_plan, "trader");
+        assert_eq!(from_file.log_format, LogFormat::Json);
+        assert!(from_file.database_url.starts_with("sqlite://atomik-data/"));
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let with_flag = Settings::resolve(&g, &serve).unwrap();
+        assert_eq!(with_flag.listen.port(), 9100);
+        assert_eq!(with_flag.server.signup_plan, "trader");
+    }
+
+    #[test]
+    fn unknown_keys_in_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atomik.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Settings::resolve(&global(&path), &ServeArgs::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown field `listne`"),
+            "{err:#}"
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! A real browser (Debian's headless Chromium through ChromeDriver) signs up,
+//! logs out and logs in through the dashboard pages of the real binary.
+//! Needs `chromium` and `chromium-driver` (./scripts/test.sh installs them).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, free_port};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(binary: &str) -> String {
+    for dir in ["/usr/bin", "/usr/local/bin"] {
+        let path = format!("{dir}/{binary}");
+        if std::path::Path::new(&path).exists() {
+            return path;
+        }
+    }
+    panic!(
+        "{binary} not found: install Debian's chromium and chromium-driver (./scripts/test.sh does)"
+    );
+}
+
+async fn browser() -> (Driver, Client) {
+    let port = free_port();
+    let driver = Command::new(which("chromedriver"))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(driver);
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": which("chromium"),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if Instant::now() > deadline => panic!("cannot start a Chromium session: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+async fn fill_and_submit(b: &Client, email: &str, password: &str) {
+    b.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    b.find(Locator::Id("submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_and_log_in_through_the_real_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (_driver, b) = browser().await;
+    let password = "a long browser passphrase";
+
+    b.goto(&server.url("/signup")).await.unwrap();
+    fill_and_submit(&b, "browser@example.com", password).await;
+    let plan = b
+        .wait()
+        .for_element(Locator::Id("plan-name"))
+        .await
+        .unwrap();
+    assert_eq!(plan.text().await.unwrap(), "Starter");
+    assert_eq!(b.current_url().await.unwrap().path(), "/");
+
+    // Settings shows the plan's limits.
+    b.find(Locator::LinkText("Settings"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let limits = b.wait().for_element(Locator::Id("limits")).await.unwrap();
+    assert!(
+        limits
+            .text()
+            .await
+            .unwrap()
+            .contains("Connected broker accounts 0 2")
+    );
+
+    // Log out, then a wrong password, then the right one.
+    b.find(Locator::Css("form.logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("email")).await.unwrap();
+    assert_eq!(b.current_url().await.unwrap().path(), "/login");
+    fill_and_submit(&b, "browser@example.com", "not the password at all").await;
+    let error = b.wait().for_element(Locator::Id("error")).await.unwrap();
+    assert_eq!(
+        error.text().await.unwrap(),
+        "Email or password is incorrect."
+    );
+    b.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    fill_and_submit(&b, "browser@example.com", password).await;
+    let who = b.wait().for_element(Locator::Id("who")).await.unwrap();
+    assert_eq!(who.text().await.unwrap(), "browser@example.com");
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("atomik-overview.png"), png);
+    }
+    b.close().await.unwrap();
+    server.kill9();
+}

@@ -1,0 +1,56 @@
+//! The REST API under `/api/v1`. Errors are `{"error":{"code","message"}}`;
+//! the OpenAPI document is generated from these handlers.
+
+pub mod admin;
+pub mod me;
+pub mod tokens;
+
+use axum::routing::{delete, get, patch};
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/me", get(me::me))
+        .route("/plans", get(me::plans))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::delete))
+        .route("/admin/users", get(admin::list_users))
+        .route("/admin/users/{id}", patch(admin::update_user))
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("API endpoint")
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "atomik API", description = "Trade automation: accounts, plans and tokens."),
+    paths(me::me, me::plans, tokens::list, tokens::create, tokens::delete, admin::list_users, admin::update_user),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags((name = "account"), (name = "tokens"), (name = "admin"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

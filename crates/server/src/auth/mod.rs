@@ -1,0 +1,9 @@
+//! Authentication: passwords, sessions and CSRF, TOTP, API tokens, login.
+
+pub mod login;
+pub mod password;
+pub mod session;
+pub mod tokens;
+pub mod totp;
+
+pub use session::{AuthVia, Authed};

@@ -1,0 +1,49 @@
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use atomik_storage::Db;
+
+use crate::ServerConfig;
+
+/// Shared state of every handler: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub config: ServerConfig,
+    /// A real Argon2id hash of a random password: verified against when the
+    /// account does not exist, so unknown users cost the same time as known ones.
+    pub dummy_password_hash: String,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: ServerConfig) -> Self {
+        let dummy = crate::auth::password::random_dummy_hash();
+        AppState(Arc::new(Inner {
+            db,
+            config,
+            dummy_password_hash: dummy,
+        }))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    pub fn dummy_password_hash(&self) -> &str {
+        &self.0.dummy_password_hash
+    }
+
+    /// Wall-clock time in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}

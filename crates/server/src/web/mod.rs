@@ -1,0 +1,200 @@
+//! The dashboard: server-rendered pages (askama templates compiled into the
+//! binary) and embedded static assets.
+
+mod auth_pages;
+mod settings;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use rust_embed::Embed;
+
+use crate::AppState;
+use crate::auth::session::WebUser;
+use crate::summary;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route(
+            "/signup",
+            get(auth_pages::signup_page).post(auth_pages::signup),
+        )
+        .route(
+            "/login",
+            get(auth_pages::login_page).post(auth_pages::login),
+        )
+        .route(
+            "/login/2fa",
+            get(auth_pages::second_factor_page).post(auth_pages::second_factor),
+        )
+        .route("/logout", post(auth_pages::logout))
+        .route("/settings", get(settings::page))
+        .route("/settings/2fa/start", post(settings::totp_start))
+        .route("/settings/2fa/confirm", post(settings::totp_confirm))
+        .route("/settings/2fa/disable", post(settings::totp_disable))
+        .route("/settings/tokens", post(settings::token_create))
+        .route("/settings/tokens/{id}/delete", post(settings::token_delete))
+        .route("/broker-accounts", get(broker_accounts))
+        .route("/webhooks", get(webhooks))
+        .route("/strategies", get(strategies))
+        .route("/static/{*file}", get(static_file))
+}
+
+/// The signed-in header: who, where, and the CSRF token for the log-out form.
+pub struct Nav {
+    pub email: String,
+    pub csrf: String,
+    pub active: &'static str,
+}
+
+impl Nav {
+    pub fn new(user: &crate::auth::Authed, active: &'static str) -> Option<Nav> {
+        Some(Nav {
+            email: user.user.email.clone(),
+            csrf: user.csrf_token().to_string(),
+            active,
+        })
+    }
+}
+
+/// Render a template, or a plain 500 page if rendering fails (a bug).
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "section.html")]
+struct SectionPage {
+    nav: Option<Nav>,
+    heading: String,
+    body: String,
+}
+
+/// A minimal page carrying one message (used for refusals outside `/api`).
+pub fn message_page(status: StatusCode, heading: &str, body: &str) -> Response {
+    render(
+        status,
+        &SectionPage {
+            nav: None,
+            heading: heading.to_string(),
+            body: body.to_string(),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    nav: Option<Nav>,
+    plan_name: String,
+    status_label: String,
+    status_class: &'static str,
+    may_execute: bool,
+    execution_note: String,
+}
+
+pub fn status_class(status: atomik_domain::SubscriptionStatus) -> &'static str {
+    if status.may_execute() { "ok" } else { "bad" }
+}
+
+async fn overview(WebUser(user): WebUser, state: axum::extract::State<AppState>) -> Response {
+    let summary = match summary::load(&state, &user.user).await {
+        Ok(s) => s,
+        Err(err) => return crate::error::ApiError::from(err).into_response(),
+    };
+    render(
+        StatusCode::OK,
+        &OverviewPage {
+            nav: Nav::new(&user, "overview"),
+            plan_name: summary.plan.name.clone(),
+            status_label: summary.status.as_str().replace('_', " "),
+            status_class: status_class(summary.status),
+            may_execute: summary.execution.is_ok(),
+            execution_note: summary
+                .execution
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+        },
+    )
+}
+
+fn section(
+    user: &crate::auth::Authed,
+    active: &'static str,
+    heading: &str,
+    body: &str,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &SectionPage {
+            nav: Nav::new(user, active),
+            heading: heading.into(),
+            body: body.into(),
+        },
+    )
+}
+
+async fn broker_accounts(WebUser(user): WebUser) -> Response {
+    section(
+        &user,
+        "broker-accounts",
+        "Broker Accounts",
+        "No broker accounts yet. Connecting Tradovate, Interactive Brokers, Binance and Polymarket accounts is not available in this build.",
+    )
+}
+
+async fn webhooks(WebUser(user): WebUser) -> Response {
+    section(
+        &user,
+        "webhooks",
+        "Webhooks",
+        "No webhooks yet. Creating webhooks for TradingView alerts is not available in this build.",
+    )
+}
+
+async fn strategies(WebUser(user): WebUser) -> Response {
+    section(
+        &user,
+        "strategies",
+        "Strategies",
+        "No strategies yet. Activating strategies (webhook to broker account) is not available in this build.",
+    )
+}
+
+#[derive(Embed)]
+#[folder = "static/"]
+struct Static;
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    match Static::get(&file) {
+        Some(content) => {
+            let mime = if file.ends_with(".css") {
+                "text/css; charset=utf-8"
+            } else if file.ends_with(".js") {
+                "text/javascript; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                ],
+                content.data,
+            )
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}

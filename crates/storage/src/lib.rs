@@ -1,0 +1,22 @@
+//! Storage behind one interface, on SQLite (embedded, default) and PostgreSQL.
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver; only the
+//! migrations and connection set-up differ. Times are Unix milliseconds.
+
+mod db;
+mod error;
+pub mod plans;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Backend, Db, DbConfig};
+pub use error::StorageError;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A fresh random UUIDv7 (time-ordered, so inserts stay index-friendly).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

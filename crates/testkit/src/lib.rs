@@ -1,0 +1,248 @@
+//! Test support shared by every crate's tests (a dev-dependency only).
+//!
+//! - [`sqlite`] / [`postgres`]: a fresh, migrated database per test — a temp
+//!   SQLite file, or a private schema in the PostgreSQL `test` database —
+//!   so tests run in parallel. [`on_both_databases!`] runs one test body on each.
+//! - [`spawn_app`]: the real server on a loopback port.
+//! - [`Browser`]-less HTTP helpers: a cookie-keeping client and form tokens.
+
+use std::net::SocketAddr;
+
+use atomik_server::{AppState, ServerConfig};
+use atomik_storage::{Db, DbConfig};
+
+/// PostgreSQL server used by tests (trust auth); override with `ATOMIK_TEST_PG_URL`.
+pub fn pg_url() -> String {
+    std::env::var("ATOMIK_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub struct TestDb {
+    pub db: Db,
+    pub config: DbConfig,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn name(&self) -> &'static str {
+        match self.db.backend() {
+            atomik_storage::Backend::Sqlite => "sqlite",
+            atomik_storage::Backend::Postgres => "postgres",
+        }
+    }
+
+    /// A second, independent connection pool to the same database (as a
+    /// second server process would have).
+    pub async fn reconnect(&self) -> Db {
+        Db::connect(&self.config)
+            .await
+            .expect("reconnect to test database")
+    }
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = DbConfig::new(format!(
+        "sqlite://{}",
+        dir.path().join("atomik.db").display()
+    ));
+    let db = Db::connect(&config)
+        .await
+        .expect("open SQLite test database");
+    db.migrate().await.expect("migrate SQLite test database");
+    TestDb {
+        db,
+        config,
+        _dir: Some(dir),
+    }
+}
+
+pub async fn postgres() -> TestDb {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut config = DbConfig::new(pg_url());
+    config.pg_schema = Some(schema);
+    config.max_connections = 10;
+    let db = Db::connect(&config).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL test server unreachable at {} ({e}). Start it with \
+             `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or run ./scripts/test.sh",
+            pg_url()
+        )
+    });
+    db.migrate().await.expect("migrate PostgreSQL test schema");
+    TestDb {
+        db,
+        config,
+        _dir: None,
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(schema) = self.config.pg_schema.clone() else {
+            return;
+        };
+        // Drop the private schema from a helper thread with its own runtime
+        // (Drop cannot await).
+        let url = pg_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    sqlx::any::install_default_drivers();
+                    if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
+                        let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// Run one async test body on SQLite and on PostgreSQL:
+/// `on_both_databases!(async fn name(db) { … })` makes `name::sqlite` and
+/// `name::postgres`, each given a fresh [`TestDb`].
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(#[$meta:meta])* async fn $name:ident($arg:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$meta])*
+            async fn run($arg: $crate::TestDb) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                run($crate::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                run($crate::postgres().await).await
+            }
+        }
+    };
+}
+
+/// A running server on a loopback port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub test_db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Server configuration for tests: small throttle limits so they are quick to reach.
+pub fn test_config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.throttle.account_failures = 3;
+    config.throttle.ip_failures = 6;
+    config
+}
+
+pub async fn spawn_app(test_db: TestDb, config: ServerConfig) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let db = test_db.db.clone();
+    let state = AppState::new(db.clone(), config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = atomik_server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    TestApp {
+        addr,
+        db,
+        test_db,
+        shutdown: Some(tx),
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (so tests
+/// can see them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+/// The value of the hidden `csrf` field in a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').expect("closing quote")].to_string()
+}
+
+/// The text of the element with `id`, e.g. `<code id="new-token">…</code>`.
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker)?;
+    let start = at + html[at..].find('>')? + 1;
+    let end = start + html[start..].find('<')?;
+    Some(html[start..end].to_string())
+}
+
+/// Fetch a form page, then post `fields` with its CSRF token.
+pub async fn submit_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let html = client
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&html);
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    client
+        .post(app.url(action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Sign up through the real form; returns the logged-in client.
+pub async fn signup(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
+    let client = client();
+    let res = submit_form(
+        &client,
+        app,
+        "/signup",
+        "/signup",
+        &[("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(res.status(), 303, "sign-up should redirect to the overview");
+    client
+}
