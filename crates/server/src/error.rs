@@ -104,7 +104,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(v) = self.retry_after_secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        if let Some(v) = self
+            .retry_after_secs
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
