@@ -1,0 +1,58 @@
+//! The one broker trait that Tradovate, Interactive Brokers, Binance and
+//! Polymarket adapters implement, its error taxonomy, and the clock seam.
+//!
+//! Adapters are stateless per account: every call gets the account's
+//! [`Session`] (tokens or keys, decrypted only for the call). Only the token
+//! refresh service renews a session. Every order carries a deterministic
+//! client order id, and [`Broker::order_by_client_id`] settles ambiguous
+//! outcomes by lookup — never by a blind resend.
+
+mod clock;
+mod error;
+mod types;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::BrokerError;
+pub use types::*;
+
+use async_trait::async_trait;
+
+/// One broker. Object-safe: accounts are connected at run time and the
+/// engine holds `Arc<dyn Broker>`.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    fn kind(&self) -> BrokerKind;
+
+    /// Who am I: identity, trading accounts, balances and permissions.
+    async fn test_connection(&self, session: &Session) -> Result<ConnectionReport, BrokerError>;
+
+    /// Current positions of the account.
+    async fn positions(&self, session: &Session, account: &AccountRef) -> Result<Vec<Position>, BrokerError>;
+
+    /// Place an order. `order.client_order_id` is stable for the intent's lifetime.
+    async fn place_order(&self, session: &Session, account: &AccountRef, order: &OrderRequest)
+    -> Result<OrderAck, BrokerError>;
+
+    async fn cancel_order(&self, session: &Session, account: &AccountRef, broker_order_id: &str)
+    -> Result<(), BrokerError>;
+
+    /// Look an order up by the client order id we gave it. `Ok(None)` means
+    /// the broker has no such order: it was never placed.
+    async fn order_by_client_id(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+        client_order_id: &str,
+    ) -> Result<Option<OrderReport>, BrokerError>;
+
+    /// Resolve what a strategy names (`MNQ`, `NQ1!`, `BTCUSDT`, a token id) to
+    /// the instrument to trade now (e.g. the front-month contract).
+    async fn resolve_instrument(&self, session: &Session, symbol: &str) -> Result<Instrument, BrokerError>;
+
+    /// Renew the session's credentials (OAuth token renewal). Brokers whose
+    /// credentials do not expire return them unchanged.
+    async fn refresh_credentials(&self, session: &Session) -> Result<Session, BrokerError>;
+
+    /// Revoke the credentials at the broker where it supports that. Best effort.
+    async fn revoke(&self, session: &Session) -> Result<(), BrokerError>;
+}

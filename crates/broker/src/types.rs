@@ -1,0 +1,200 @@
+use std::fmt;
+
+use atomik_secrets::Secret;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerKind {
+    Tradovate,
+    InteractiveBrokers,
+    Binance,
+    Polymarket,
+}
+
+impl BrokerKind {
+    pub const ALL: [BrokerKind; 4] = [
+        BrokerKind::Tradovate,
+        BrokerKind::InteractiveBrokers,
+        BrokerKind::Binance,
+        BrokerKind::Polymarket,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BrokerKind::Tradovate => "tradovate",
+            BrokerKind::InteractiveBrokers => "ib",
+            BrokerKind::Binance => "binance",
+            BrokerKind::Polymarket => "polymarket",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BrokerKind::Tradovate => "Tradovate",
+            BrokerKind::InteractiveBrokers => "Interactive Brokers",
+            BrokerKind::Binance => "Binance",
+            BrokerKind::Polymarket => "Polymarket",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<BrokerKind> {
+        BrokerKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// A broker environment: Demo/Live (Tradovate), Paper/Live (IB), Testnet/Live (Binance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Demo,
+    Paper,
+    Testnet,
+    Live,
+}
+
+impl Environment {
+    pub fn key(self) -> &'static str {
+        match self {
+            Environment::Demo => "demo",
+            Environment::Paper => "paper",
+            Environment::Testnet => "testnet",
+            Environment::Live => "live",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Environment> {
+        [Environment::Demo, Environment::Paper, Environment::Testnet, Environment::Live]
+            .into_iter()
+            .find(|e| e.key() == key)
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// What an adapter needs to act for one account. Secrets stay wrapped.
+#[derive(Debug, Clone)]
+pub enum Session {
+    /// OAuth bearer token (Tradovate).
+    OAuth { access_token: Secret<String>, expires_at_ms: i64 },
+    /// API key + secret or private key (Binance, Polymarket, IB Web API).
+    ApiKey { key: Secret<String>, secret: Secret<String>, passphrase: Option<Secret<String>> },
+    /// A socket endpoint (IB TWS / Gateway).
+    Socket { host: String, port: u16, client_id: i32 },
+}
+
+impl Session {
+    /// When the session stops working on its own, if it does.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        match self {
+            Session::OAuth { expires_at_ms, .. } => Some(*expires_at_ms),
+            _ => None,
+        }
+    }
+}
+
+/// Which trading account at the broker an operation is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRef {
+    /// The broker's account id (numeric for Tradovate, `U1234567` for IB…).
+    pub id: String,
+    /// The broker's account name/spec where it differs from the id.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokerAccountInfo {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub currency: String,
+    pub amount: Decimal,
+}
+
+/// The result of "test connection": who, which accounts, balances, rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionReport {
+    pub user_id: String,
+    pub user_name: String,
+    pub accounts: Vec<BrokerAccountInfo>,
+    /// Balances of the first (or only) account.
+    pub balances: Vec<Balance>,
+    pub can_trade: bool,
+    /// Anything the user should know (read-only key, IP restriction…).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum OrderType {
+    Market,
+    Limit { price: Decimal },
+}
+
+/// A resolved, tradable instrument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instrument {
+    /// What the broker calls it now (e.g. `MNQZ6`).
+    pub symbol: String,
+    /// The broker's id for it, when it has one (Tradovate contract id).
+    pub broker_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub client_order_id: String,
+    pub instrument: Instrument,
+    pub side: Side,
+    pub quantity: Decimal,
+    pub order_type: OrderType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderAck {
+    pub broker_order_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Pending,
+    Working,
+    Filled,
+    Canceled,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderReport {
+    pub broker_order_id: String,
+    pub client_order_id: String,
+    pub state: OrderState,
+    pub filled_quantity: Decimal,
+    pub average_price: Option<Decimal>,
+    /// The broker's reason, for rejected orders.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Position {
+    pub symbol: String,
+    /// Signed: positive long, negative short.
+    pub quantity: Decimal,
+    pub average_price: Option<Decimal>,
+}

@@ -1,0 +1,1 @@
+//! Tradovate adapter and simulator (in progress).
