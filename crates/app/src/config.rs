@@ -36,6 +36,9 @@ pub struct GlobalArgs {
     /// Log filter, e.g. `info` or `atomik=debug,sqlx=warn` [default: info]
     #[arg(long, global = true, env = "ATOMIK_LOG")]
     pub log: Option<String>,
+    /// Vault key file (created with mode 0600 on first start) [default: <data_dir>/vault.key]
+    #[arg(long, global = true, env = "ATOMIK_VAULT_KEY_FILE")]
+    pub vault_key_file: Option<PathBuf>,
 }
 
 /// Settings of `atomik serve`.
@@ -59,6 +62,12 @@ pub struct ServeArgs {
     /// Session lifetime in hours [default: 168]
     #[arg(long, env = "ATOMIK_SESSION_TTL_HOURS")]
     pub session_ttl_hours: Option<u64>,
+    /// URL users reach atomik at, for OAuth redirects [default: http://<listen>]
+    #[arg(long, env = "ATOMIK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Start the built-in broker simulators as the Demo environments [default: true]
+    #[arg(long, env = "ATOMIK_DEMO")]
+    pub demo: Option<bool>,
 }
 
 /// The TOML file's shape: the same names as the flags, with underscores.
@@ -75,6 +84,10 @@ pub struct FileConfig {
     pub signup_plan: Option<String>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
     pub session_ttl_hours: Option<u64>,
+    pub public_url: Option<String>,
+    pub demo: Option<bool>,
+    pub vault_key_file: Option<PathBuf>,
+    pub tradovate_client_id: Option<String>,
 }
 
 impl FileConfig {
@@ -105,6 +118,14 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log: String,
     pub listen: SocketAddr,
+    pub public_url: String,
+    pub demo: bool,
+    pub vault_key_file: PathBuf,
+    /// Base64 vault key from `ATOMIK_VAULT_KEY` (instead of the key file),
+    /// and older keys still needed during a rotation (`ATOMIK_VAULT_OLD_KEYS`).
+    pub vault_key_env: Option<(String, Vec<String>)>,
+    /// A real Tradovate OAuth application (`ATOMIK_TRADOVATE_CLIENT_SECRET` holds its secret).
+    pub tradovate_client_id: Option<String>,
     pub server: atomik_server::ServerConfig,
 }
 
@@ -128,7 +149,38 @@ impl Settings {
         if session_ttl_hours == 0 {
             bail!("session_ttl_hours must be at least 1");
         }
+        let listen = serve
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = serve
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        let vault_key_file = global
+            .vault_key_file
+            .clone()
+            .or(file.vault_key_file)
+            .unwrap_or_else(|| data_dir.join("vault.key"));
+        let vault_key_env = std::env::var("ATOMIK_VAULT_KEY").ok().filter(|k| !k.is_empty()).map(|k| {
+            let old = std::env::var("ATOMIK_VAULT_OLD_KEYS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            (k, old)
+        });
         Ok(Settings {
+            public_url,
+            demo: serve.demo.or(file.demo).unwrap_or(true),
+            vault_key_file,
+            vault_key_env,
+            tradovate_client_id: std::env::var("ATOMIK_TRADOVATE_CLIENT_ID").ok().or(file.tradovate_client_id),
             data_dir,
             database_url,
             log_format: global
@@ -140,10 +192,7 @@ impl Settings {
                 .clone()
                 .or(file.log)
                 .unwrap_or_else(|| "info".into()),
-            listen: serve
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             server: atomik_server::ServerConfig {
                 secure_cookies: serve
                     .secure_cookies
@@ -181,6 +230,7 @@ mod tests {
             database_url: None,
             log_format: None,
             log: None,
+            vault_key_file: None,
         }
     }
 

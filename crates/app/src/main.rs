@@ -2,6 +2,8 @@
 
 mod config;
 mod users_cli;
+mod vault;
+mod wiring;
 
 use std::time::Duration;
 
@@ -38,6 +40,27 @@ enum Command {
     /// Manage users: create, list, set plan, set subscription status
     #[command(subcommand)]
     User(users_cli::UserCommand),
+    /// Manage the credential vault's keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Run the broker simulators on their own (for tests and demos)
+    Sim(SimArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// New primary key, then re-wrap every stored credential under it (re-run to resume)
+    Rotate,
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Address of the Tradovate simulator
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    tradovate: std::net::SocketAddr,
+    /// Extra OAuth redirect URI to register for the demo client
+    #[arg(long)]
+    redirect_uri: Vec<String>,
 }
 
 fn init_logging(settings: &Settings) {
@@ -85,18 +108,42 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => users_cli::run(cmd, open_database(&settings).await?).await,
+        Some(Command::Keys(KeysCommand::Rotate)) => vault::rotate(&settings, &open_database(&settings).await?).await,
+        Some(Command::Sim(args)) => run_sim(&settings, args).await,
     }
+}
+
+async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
+    use atomik_tradovate::sim;
+    let clock: std::sync::Arc<dyn atomik_broker::Clock> = std::sync::Arc::new(atomik_broker::SystemClock);
+    let mut config = sim::SimConfig::demo(clock);
+    for client in &mut config.clients {
+        client.redirect_uris.push(wiring::tradovate_callback(&settings.public_url));
+        client.redirect_uris.extend(args.redirect_uri.iter().cloned());
+    }
+    let handle = sim::start(config, args.tradovate).await?;
+    println!("Tradovate simulator: {} (REST {}, OAuth {})", handle.base_url(), handle.rest_url(), handle.auth_url());
+    shutdown_signal().await;
+    handle.shutdown().await;
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
+    let runtime = wiring::build(&settings, db.clone()).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let state = atomik_server::AppState::new(db.clone(), settings.server.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let refresher = tokio::spawn(runtime.tokens.clone().run(stop_rx));
     tokio::spawn(purge_sessions(db.clone()));
     tracing::info!(address = %settings.listen, "atomik is serving the dashboard at http://{}", settings.listen);
-    atomik_server::serve(listener, state, shutdown_signal()).await?;
+    atomik_server::serve(listener, runtime.state, shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = refresher.await;
+    if let Some(sim) = runtime.tradovate_sim {
+        sim.shutdown().await;
+    }
     tracing::info!("shut down cleanly");
     db.close().await;
     Ok(())

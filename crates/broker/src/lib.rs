@@ -56,3 +56,22 @@ pub trait Broker: Send + Sync {
     /// Revoke the credentials at the broker where it supports that. Best effort.
     async fn revoke(&self, session: &Session) -> Result<(), BrokerError>;
 }
+
+/// The start of an OAuth authorization: where to send the user, and the PKCE
+/// verifier to keep (sealed) until the callback.
+#[derive(Debug)]
+pub struct OAuthStart {
+    pub authorize_url: String,
+    pub code_verifier: atomik_secrets::Secret<String>,
+}
+
+/// Brokers connected by the OAuth 2.0 authorization-code flow with PKCE.
+#[async_trait]
+pub trait OAuthConnector: Send + Sync {
+    /// The authorization URL for `state` (bound to the user's session by the
+    /// caller) with a fresh PKCE S256 challenge.
+    fn start(&self, state: &str) -> OAuthStart;
+
+    /// Exchange the callback's code (with the PKCE verifier) for a session.
+    async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<Session, BrokerError>;
+}

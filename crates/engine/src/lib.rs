@@ -1,1 +1,10 @@
-//! Background services.
+//! Background services and the pieces they share: the registry of broker
+//! adapters, sessions sealed in the vault, and the token refresh service.
+//! The engine sees the broker trait only, never a concrete adapter.
+
+pub mod credentials;
+pub mod registry;
+pub mod tokens;
+
+pub use registry::Brokers;
+pub use tokens::{RefreshConfig, TokenError, TokenService};

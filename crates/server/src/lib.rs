@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod error;
 mod net;
 pub mod ops;
@@ -18,7 +19,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use config::{ServerConfig, ThrottleConfig};
-pub use state::AppState;
+pub use state::{AppState, Services};
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use atomik_engine::{Brokers, TokenService};
+use atomik_secrets::vault::Vault;
 use atomik_storage::Db;
 
 use crate::ServerConfig;
@@ -9,20 +11,30 @@ use crate::ServerConfig;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// The services handlers use beyond the database.
+#[derive(Clone)]
+pub struct Services {
+    pub vault: Vault,
+    pub brokers: Brokers,
+    pub tokens: TokenService,
+}
+
 pub struct Inner {
     pub db: Db,
     pub config: ServerConfig,
+    pub services: Services,
     /// A real Argon2id hash of a random password: verified against when the
     /// account does not exist, so unknown users cost the same time as known ones.
     pub dummy_password_hash: String,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: ServerConfig) -> Self {
+    pub fn new(db: Db, config: ServerConfig, services: Services) -> Self {
         let dummy = crate::auth::password::random_dummy_hash();
         AppState(Arc::new(Inner {
             db,
             config,
+            services,
             dummy_password_hash: dummy,
         }))
     }
@@ -33,6 +45,18 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.0.services.vault
+    }
+
+    pub fn brokers(&self) -> &Brokers {
+        &self.0.services.brokers
+    }
+
+    pub fn tokens(&self) -> &TokenService {
+        &self.0.services.tokens
     }
 
     pub fn dummy_password_hash(&self) -> &str {

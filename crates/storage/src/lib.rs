@@ -3,13 +3,17 @@
 //! Both backends run the same SQL through sqlx's `Any` driver; only the
 //! migrations and connection set-up differ. Times are Unix milliseconds.
 
+pub mod broker_accounts;
 mod db;
 mod error;
+pub mod oauth_flows;
 pub mod plans;
+pub mod rate_slots;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod vault_meta;
 
 pub use db::{Backend, Db, DbConfig};
 pub use error::StorageError;

@@ -8,7 +8,12 @@
 
 use std::net::SocketAddr;
 
-use atomik_server::{AppState, ServerConfig};
+use std::sync::Arc;
+
+use atomik_broker::{Clock, SystemClock};
+use atomik_engine::{Brokers, RefreshConfig, TokenService};
+use atomik_secrets::vault::{KeyRing, Vault};
+use atomik_server::{AppState, ServerConfig, Services};
 use atomik_storage::{Db, DbConfig};
 
 /// PostgreSQL server used by tests (trust auth); override with `ATOMIK_TEST_PG_URL`.
@@ -127,11 +132,19 @@ macro_rules! on_both_databases {
     };
 }
 
+/// A fresh vault whose key file lives in `dir`.
+pub fn test_vault(dir: &std::path::Path) -> Vault {
+    Vault::new(KeyRing::load_or_create_file(&dir.join("vault.key")).expect("test vault key"))
+}
+
 /// A running server on a loopback port.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub test_db: TestDb,
+    pub vault: Vault,
+    pub tokens: TokenService,
+    _vault_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -175,6 +188,9 @@ pub async fn spawn_app(test_db: TestDb, config: ServerConfig) -> TestApp {
         addr,
         db,
         test_db,
+        vault,
+        tokens,
+        _vault_dir: vault_dir,
         shutdown: Some(tx),
     }
 }
@@ -245,4 +261,31 @@ pub async fn signup(app: &TestApp, email: &str, password: &str) -> reqwest::Clie
     .await;
     assert_eq!(res.status(), 303, "sign-up should redirect to the overview");
     client
+}
+
+/// The first form in `html`: its action and its named inputs' values.
+pub fn form_in(html: &str) -> (String, Vec<(String, String)>) {
+    let form_at = html.find("<form").expect("page has a form");
+    let form = &html[form_at..html[form_at..].find("</form>").map(|e| form_at + e).unwrap_or(html.len())];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let marker = format!("{name}=\"");
+        let start = tag.find(&marker)? + marker.len();
+        Some(tag[start..start + tag[start..].find('"')?].to_string())
+    };
+    let action = attr(&form[..form.find('>').unwrap_or(form.len())], "action").unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find("<input") {
+        let tag_end = rest[i..].find('>').map(|e| i + e).unwrap_or(rest.len());
+        let tag = &rest[i..tag_end];
+        if let Some(name) = attr(tag, "name") {
+            fields.push((name, attr(tag, "value").unwrap_or_default()));
+        }
+        rest = &rest[tag_end..];
+    }
+    (html_unescape(&action), fields.into_iter().map(|(k, v)| (k, html_unescape(&v))).collect())
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&amp;", "&").replace("&#x2F;", "/").replace("&#x3D;", "=").replace("&quot;", "\"").replace("&#39;", "'")
 }

@@ -2,10 +2,11 @@
 //! the OpenAPI document is generated from these handlers.
 
 pub mod admin;
+pub mod broker_accounts;
 pub mod me;
 pub mod tokens;
 
-use axum::routing::{delete, get, patch};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,6 +21,11 @@ pub fn routes() -> Router<AppState> {
         .route("/plans", get(me::plans))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::delete))
+        .route("/broker-accounts", get(broker_accounts::list))
+        .route("/broker-accounts/{id}/pause", post(broker_accounts::pause))
+        .route("/broker-accounts/{id}/resume", post(broker_accounts::resume))
+        .route("/broker-accounts/{id}/disconnect", post(broker_accounts::disconnect))
+        .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .fallback(not_found)
@@ -32,10 +38,14 @@ async fn not_found() -> ApiError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "atomik API", description = "Trade automation: accounts, plans and tokens."),
-    paths(me::me, me::plans, tokens::list, tokens::create, tokens::delete, admin::list_users, admin::update_user),
+    paths(
+        me::me, me::plans, tokens::list, tokens::create, tokens::delete,
+        broker_accounts::list, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
+        broker_accounts::test, admin::list_users, admin::update_user
+    ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "tokens"), (name = "admin"))
+    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

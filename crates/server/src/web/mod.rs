@@ -2,6 +2,7 @@
 //! binary) and embedded static assets.
 
 mod auth_pages;
+mod broker_accounts;
 mod settings;
 
 use askama::Template;
@@ -38,7 +39,14 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/2fa/disable", post(settings::totp_disable))
         .route("/settings/tokens", post(settings::token_create))
         .route("/settings/tokens/{id}/delete", post(settings::token_delete))
-        .route("/broker-accounts", get(broker_accounts))
+        .route("/broker-accounts", get(broker_accounts::list))
+        .route("/broker-accounts/connect", get(broker_accounts::connect_page))
+        .route("/broker-accounts/connect/{broker}", post(broker_accounts::connect_start))
+        .route("/broker-accounts/oauth/{broker}/callback", get(broker_accounts::oauth_callback))
+        .route("/broker-accounts/{id}/pause", post(broker_accounts::pause))
+        .route("/broker-accounts/{id}/resume", post(broker_accounts::resume))
+        .route("/broker-accounts/{id}/disconnect", post(broker_accounts::disconnect))
+        .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/webhooks", get(webhooks))
         .route("/strategies", get(strategies))
         .route("/static/{*file}", get(static_file))
@@ -142,15 +150,6 @@ fn section(
             heading: heading.into(),
             body: body.into(),
         },
-    )
-}
-
-async fn broker_accounts(WebUser(user): WebUser) -> Response {
-    section(
-        &user,
-        "broker-accounts",
-        "Broker Accounts",
-        "No broker accounts yet. Connecting Tradovate, Interactive Brokers, Binance and Polymarket accounts is not available in this build.",
     )
 }
 

@@ -1,0 +1,102 @@
+//! Composition: the only place that knows every concrete broker adapter.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atomik_broker::{BrokerKind, Clock, Environment, SystemClock};
+use atomik_engine::{Brokers, RefreshConfig, TokenService};
+use atomik_secrets::Secret;
+use atomik_server::{AppState, Services};
+use atomik_storage::Db;
+use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+
+use crate::config::Settings;
+
+/// Tradovate's production endpoints (BROKERS.md §5).
+const TRADOVATE_DEMO_REST: &str = "https://demo.tradovateapi.com/v1";
+const TRADOVATE_LIVE_REST: &str = "https://live.tradovateapi.com/v1";
+const TRADOVATE_AUTHORIZE: &str = "https://trader.tradovate.com/oauth";
+const TRADOVATE_TOKEN: &str = "https://live.tradovateapi.com/auth/oauthtoken";
+
+pub struct Runtime {
+    pub state: AppState,
+    pub tokens: TokenService,
+    /// The in-process Tradovate simulator serving the Demo environment.
+    pub tradovate_sim: Option<sim::SimHandle>,
+}
+
+pub fn tradovate_callback(public_url: &str) -> String {
+    format!("{public_url}/broker-accounts/oauth/tradovate/callback")
+}
+
+fn register_tradovate(brokers: &mut Brokers, env: Environment, config: TradovateConfig, clock: Arc<dyn Clock>) {
+    brokers.add(BrokerKind::Tradovate, env, Arc::new(Tradovate::new(config.clone(), clock.clone())));
+    brokers.add_oauth(BrokerKind::Tradovate, env, Arc::new(TradovateOAuth::new(config, clock)));
+}
+
+pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let vault = crate::vault::open(settings, &db).await?;
+    let mut brokers = Brokers::new();
+    let callback = tradovate_callback(&settings.public_url);
+    let mut tradovate_sim = None;
+    if settings.demo {
+        let mut config = sim::SimConfig::demo(clock.clone());
+        for client in &mut config.clients {
+            client.redirect_uris.push(callback.clone());
+        }
+        let handle = sim::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        tracing::info!(url = %handle.base_url(), "Tradovate simulator serves the Demo environment");
+        let demo_client = sim::SimConfig::DEMO_CLIENT_ID;
+        register_tradovate(
+            &mut brokers,
+            Environment::Demo,
+            TradovateConfig {
+                rest_url: handle.rest_url(),
+                auth_url: handle.auth_url(),
+                token_url: handle.token_url(),
+                client_id: demo_client.to_string(),
+                client_secret: Secret::new(sim::SimConfig::DEMO_CLIENT_SECRET.to_string()),
+                redirect_uri: callback.clone(),
+                request_timeout: Duration::from_secs(10),
+                max_penalty_wait: Duration::from_secs(30),
+            },
+            clock.clone(),
+        );
+        tradovate_sim = Some(handle);
+    }
+    if let Some(client_id) = &settings.tradovate_client_id {
+        let secret = std::env::var("ATOMIK_TRADOVATE_CLIENT_SECRET").unwrap_or_default();
+        let real = |rest: &str| TradovateConfig {
+            rest_url: rest.to_string(),
+            auth_url: TRADOVATE_AUTHORIZE.to_string(),
+            token_url: TRADOVATE_TOKEN.to_string(),
+            client_id: client_id.clone(),
+            client_secret: Secret::new(secret.clone()),
+            redirect_uri: callback.clone(),
+            request_timeout: Duration::from_secs(10),
+            max_penalty_wait: Duration::from_secs(30),
+        };
+        register_tradovate(&mut brokers, Environment::Live, real(TRADOVATE_LIVE_REST), clock.clone());
+        if !settings.demo {
+            register_tradovate(&mut brokers, Environment::Demo, real(TRADOVATE_DEMO_REST), clock.clone());
+        }
+    }
+    let refresh = RefreshConfig::default();
+    let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
+    let state = AppState::new(
+        db,
+        settings.server.clone(),
+        Services {
+            vault,
+            brokers,
+            tokens: tokens.clone(),
+        },
+    );
+    Ok(Runtime {
+        state,
+        tokens,
+        tradovate_sim,
+    })
+}

@@ -1,0 +1,54 @@
+//! Which adapter serves which (broker, environment). Built by the binary,
+//! the only place that knows every concrete adapter.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use atomik_broker::{Broker, BrokerKind, Environment, OAuthConnector};
+
+#[derive(Clone, Default)]
+pub struct Brokers {
+    adapters: HashMap<(BrokerKind, Environment), Arc<dyn Broker>>,
+    oauth: HashMap<(BrokerKind, Environment), Arc<dyn OAuthConnector>>,
+}
+
+impl Brokers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, kind: BrokerKind, env: Environment, broker: Arc<dyn Broker>) -> &mut Self {
+        self.adapters.insert((kind, env), broker);
+        self
+    }
+
+    pub fn add_oauth(&mut self, kind: BrokerKind, env: Environment, connector: Arc<dyn OAuthConnector>) -> &mut Self {
+        self.oauth.insert((kind, env), connector);
+        self
+    }
+
+    pub fn get(&self, kind: BrokerKind, env: Environment) -> Option<Arc<dyn Broker>> {
+        self.adapters.get(&(kind, env)).cloned()
+    }
+
+    pub fn oauth(&self, kind: BrokerKind, env: Environment) -> Option<Arc<dyn OAuthConnector>> {
+        self.oauth.get(&(kind, env)).cloned()
+    }
+
+    /// The adapter for a stored account's `broker` and `environment` keys.
+    pub fn for_keys(&self, broker: &str, environment: &str) -> Option<Arc<dyn Broker>> {
+        self.get(BrokerKind::parse(broker)?, Environment::parse(environment)?)
+    }
+
+    /// Environments configured for `kind`, in a stable order.
+    pub fn environments(&self, kind: BrokerKind) -> Vec<Environment> {
+        let mut envs: Vec<Environment> = self
+            .adapters
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, e)| *e)
+            .collect();
+        envs.sort_by_key(|e| e.key());
+        envs
+    }
+}

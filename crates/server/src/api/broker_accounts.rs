@@ -1,0 +1,149 @@
+//! `/api/v1/broker-accounts`: list, test, pause/resume, disconnect.
+//! (Connecting goes through the dashboard: OAuth needs the browser.)
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+
+use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAccount};
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::connections;
+use crate::error::{ApiError, ErrorBody};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    /// `tradovate`, `ib`, `binance` or `polymarket`.
+    pub broker: String,
+    /// `demo`, `paper`, `testnet` or `live`.
+    pub environment: String,
+    pub display_name: String,
+    pub broker_account_id: String,
+    /// `connected`, `disconnected` or `error`.
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// Connected and not paused: only active accounts trade.
+    pub active: bool,
+    pub paused: bool,
+    pub balance: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at_ms: Option<i64>,
+    pub token_expires_at_ms: Option<i64>,
+    pub next_refresh_at_ms: Option<i64>,
+    pub last_refresh_at_ms: Option<i64>,
+    pub last_refresh_result: Option<String>,
+}
+
+impl From<BrokerAccount> for AccountView {
+    fn from(a: BrokerAccount) -> Self {
+        AccountView {
+            active: a.is_active(),
+            status: match a.status {
+                AccountStatus::Connected => "connected",
+                AccountStatus::Disconnected => "disconnected",
+                AccountStatus::Error => "error",
+            }
+            .into(),
+            id: a.id,
+            broker: a.broker,
+            environment: a.environment,
+            display_name: a.display_name,
+            broker_account_id: a.broker_account_id,
+            status_reason: a.status_reason,
+            paused: a.paused,
+            balance: a.balance,
+            last_error: a.last_error,
+            last_error_at_ms: a.last_error_at,
+            token_expires_at_ms: a.token_expires_at,
+            next_refresh_at_ms: a.next_refresh_at,
+            last_refresh_at_ms: a.last_refresh_at,
+            last_refresh_result: a.last_refresh_result,
+        }
+    }
+}
+
+/// The caller's broker accounts.
+#[utoipa::path(get, path = "/api/v1/broker-accounts", tag = "broker accounts",
+    responses((status = 200, body = Vec<AccountView>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, user: Authed) -> Result<Json<Vec<AccountView>>, ApiError> {
+    let list = accounts::list(state.db(), &user.user.id).await?;
+    Ok(Json(list.into_iter().map(AccountView::from).collect()))
+}
+
+async fn one(state: &AppState, user: &Authed, id: &str) -> Result<Json<AccountView>, ApiError> {
+    let a = accounts::find(state.db(), &user.user.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("broker account"))?;
+    Ok(Json(a.into()))
+}
+
+/// Pause an account: it stops trading until resumed.
+#[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/pause", tag = "broker accounts",
+    params(("id" = String, Path)), responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn pause(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<AccountView>, ApiError> {
+    accounts::set_paused(state.db(), &user.user.id, &id, true).await?;
+    one(&state, &user, &id).await
+}
+
+/// Resume a paused account.
+#[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/resume", tag = "broker accounts",
+    params(("id" = String, Path)), responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resume(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<AccountView>, ApiError> {
+    accounts::set_paused(state.db(), &user.user.id, &id, false).await?;
+    one(&state, &user, &id).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DisconnectView {
+    pub account: AccountView,
+    /// Strategies that were turned off by this disconnect.
+    pub deactivated_strategies: Vec<String>,
+}
+
+/// Disconnect: destroys the stored credentials (revoking them at the broker
+/// where possible), turns off linked strategies, frees the plan slot.
+#[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/disconnect", tag = "broker accounts",
+    params(("id" = String, Path)), responses((status = 200, body = DisconnectView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn disconnect(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<DisconnectView>, ApiError> {
+    let done = connections::disconnect(&state, &user.user.id, &id).await?;
+    let Json(account) = one(&state, &user, &id).await?;
+    Ok(Json(DisconnectView {
+        account,
+        deactivated_strategies: done.deactivated_strategies,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestView {
+    pub user_name: String,
+    pub accounts: Vec<String>,
+    pub balances: Vec<String>,
+    pub can_trade: bool,
+    pub notes: Vec<String>,
+}
+
+/// Test Connection: asks the broker who we are, which accounts and balances.
+#[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/test", tag = "broker accounts",
+    params(("id" = String, Path)),
+    responses((status = 200, body = TestView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn test(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<TestView>, ApiError> {
+    let report = connections::test_account(&state, &user.user.id, &id).await?;
+    Ok(Json(TestView {
+        user_name: report.user_name,
+        accounts: report.accounts.iter().map(|a| format!("{} ({})", a.name, a.id)).collect(),
+        balances: report.balances.iter().map(|b| format!("{} {}", b.currency, b.amount)).collect(),
+        can_trade: report.can_trade,
+        notes: report.notes,
+    }))
+}

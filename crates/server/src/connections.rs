@@ -1,0 +1,245 @@
+//! Broker connections as the dashboard and the API use them: connect through
+//! OAuth, test, pause/resume, disconnect. Adapter-agnostic: everything goes
+//! through the engine's broker registry and the broker trait.
+
+use atomik_broker::{BrokerError, BrokerKind, ConnectionReport, Environment, Session};
+use atomik_engine::credentials;
+use atomik_secrets::vault::Aad;
+use atomik_storage::broker_accounts::{self as accounts, BrokerAccount, Disconnected, NewAccount};
+use atomik_storage::{StorageError, oauth_flows};
+
+use crate::AppState;
+use crate::auth::tokens::{digest, random_token};
+use crate::error::ApiError;
+
+/// How long a started authorization stays valid.
+const OAUTH_FLOW_TTL_MS: i64 = 10 * 60 * 1000;
+const FLOW_TABLE: &str = "oauth_flows";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Broker(#[from] BrokerError),
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(err: ConnectError) -> Self {
+        match err {
+            ConnectError::Refused(msg) => ApiError::bad_request(msg),
+            ConnectError::Storage(e) => e.into(),
+            ConnectError::Broker(e) => broker_error(e),
+        }
+    }
+}
+
+/// A broker's failure as the API reports it (the broker's words kept).
+pub fn broker_error(err: BrokerError) -> ApiError {
+    use axum::http::StatusCode;
+    match &err {
+        BrokerError::RateLimited { retry_after, .. } => {
+            let secs = retry_after.as_secs().max(1);
+            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "broker_rate_limited", err.to_string());
+            e.retry_after_secs = Some(secs);
+            e
+        }
+        _ => ApiError::new(StatusCode::BAD_GATEWAY, "broker_error", err.to_string()),
+    }
+}
+
+/// Start an OAuth authorization for `kind`/`env`, bound to the dashboard
+/// session `session_hash`. Returns the broker's authorization URL.
+pub async fn start_oauth(
+    state: &AppState,
+    user_id: &str,
+    session_hash: &str,
+    kind: BrokerKind,
+    env: Environment,
+) -> Result<String, ConnectError> {
+    let connector = state
+        .brokers()
+        .oauth(kind, env)
+        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured on this server.", kind.label(), env)))?;
+    let oauth_state = random_token("");
+    let state_hash = digest(&oauth_state);
+    let start = connector.start(&oauth_state);
+    let sealed = state
+        .vault()
+        .seal(start.code_verifier.expose().as_bytes(), &Aad::new(FLOW_TABLE, &state_hash, user_id))
+        .map_err(|e| ConnectError::Refused(format!("cannot seal the authorization: {e}")))?;
+    oauth_flows::create(
+        state.db(),
+        oauth_flows::NewFlow {
+            state_hash: &state_hash,
+            session_hash,
+            user_id,
+            broker: kind.key(),
+            environment: env.key(),
+            kek_id: &sealed.kek_id,
+            sealed_verifier: &sealed.to_bytes(),
+            expires_at: state.now_ms() + OAUTH_FLOW_TTL_MS,
+        },
+    )
+    .await?;
+    Ok(start.authorize_url)
+}
+
+/// What a finished connection shows the user.
+pub struct Connected {
+    pub account: BrokerAccount,
+}
+
+/// The OAuth callback: consume the flow (once, only from the session that
+/// started it), exchange the code with the PKCE verifier, look the account
+/// up, and store it — under the plan's account limit.
+pub async fn finish_oauth(
+    state: &AppState,
+    user_id: &str,
+    session_hash: &str,
+    oauth_state: &str,
+    code: Option<&str>,
+    broker_error_param: Option<&str>,
+) -> Result<Connected, ConnectError> {
+    let state_hash = digest(oauth_state);
+    let flow = oauth_flows::take(state.db(), &state_hash, session_hash, state.now_ms())
+        .await?
+        .filter(|f| f.user_id == user_id)
+        .ok_or_else(|| {
+            ConnectError::Refused(
+                "This authorization is invalid, expired or already used. Start again with Connect Broker.".into(),
+            )
+        })?;
+    let kind = BrokerKind::parse(&flow.broker).ok_or_else(|| ConnectError::Refused("unknown broker".into()))?;
+    let env = Environment::parse(&flow.environment).ok_or_else(|| ConnectError::Refused("unknown environment".into()))?;
+    if let Some(err) = broker_error_param {
+        return Err(ConnectError::Refused(format!(
+            "{} did not authorize the connection ({err}). Nothing was saved.",
+            kind.label()
+        )));
+    }
+    let code = code.filter(|c| !c.is_empty()).ok_or_else(|| {
+        ConnectError::Refused(format!("{} sent no authorization code. Nothing was saved.", kind.label()))
+    })?;
+    let sealed = atomik_secrets::vault::Sealed::from_bytes(&flow.sealed_verifier)
+        .map_err(|e| ConnectError::Refused(format!("stored authorization unreadable: {e}")))?;
+    let verifier = state
+        .vault()
+        .open(&sealed, &Aad::new(FLOW_TABLE, &state_hash, user_id))
+        .map_err(|e| ConnectError::Refused(format!("stored authorization unreadable: {e}")))?;
+    let verifier = String::from_utf8_lossy(verifier.expose()).to_string();
+    let connector = state
+        .brokers()
+        .oauth(kind, env)
+        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env)))?;
+    let broker = state
+        .brokers()
+        .get(kind, env)
+        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env)))?;
+    let session = connector.exchange_code(code, &verifier).await?;
+    let report = broker.test_connection(&session).await?;
+    store_connection(state, user_id, kind, env, &session, &report).await
+}
+
+fn balance_text(report: &ConnectionReport) -> Option<String> {
+    report
+        .balances
+        .first()
+        .map(|b| format!("{} {}", b.currency, b.amount.round_dp(2)))
+}
+
+async fn store_connection(
+    state: &AppState,
+    user_id: &str,
+    kind: BrokerKind,
+    env: Environment,
+    session: &Session,
+    report: &ConnectionReport,
+) -> Result<Connected, ConnectError> {
+    let trading = report
+        .accounts
+        .iter()
+        .find(|a| a.active)
+        .or(report.accounts.first())
+        .ok_or_else(|| ConnectError::Refused(format!("{} reports no trading account for this login.", kind.label())))?;
+    let id = accounts::id_for_connection(state.db(), user_id, kind.key(), env.key(), &trading.id).await?;
+    let credential = credentials::seal(state.vault(), &id, user_id, session)
+        .map_err(|e| ConnectError::Refused(format!("cannot seal the credentials: {e}")))?;
+    let now = state.now_ms();
+    let expires = session.expires_at_ms();
+    let next = expires.map(|exp| state.tokens().next_refresh_at(now, exp));
+    let display_name = format!("{} {} · {}", kind.label(), capitalize(env.key()), trading.name);
+    let balance = balance_text(report);
+    let account = accounts::connect(
+        state.db(),
+        NewAccount {
+            id: &id,
+            user_id,
+            broker: kind.key(),
+            environment: env.key(),
+            display_name: &display_name,
+            broker_account_id: &trading.id,
+            broker_account_name: &trading.name,
+            balance: balance.as_deref(),
+            token_expires_at: expires,
+            next_refresh_at: next,
+            credential,
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(account = %account.id, broker = kind.key(), environment = env.key(), "broker account connected");
+    Ok(Connected { account })
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Disconnect: revoke at the broker where possible (best effort), then in one
+/// transaction destroy the credential, turn strategies off, free the slot.
+pub async fn disconnect(state: &AppState, user_id: &str, account_id: &str) -> Result<Disconnected, ConnectError> {
+    let account = accounts::find(state.db(), user_id, account_id)
+        .await?
+        .ok_or(StorageError::NotFound("broker account"))?;
+    if let (Some(broker), Some((owner, credential))) = (
+        state.brokers().for_keys(&account.broker, &account.environment),
+        accounts::credential(state.db(), account_id).await?,
+    ) && let Ok(session) = credentials::open(state.vault(), account_id, &owner, &credential)
+        && let Err(err) = broker.revoke(&session).await
+    {
+        tracing::warn!(account = %account_id, error = %err, "revocation at the broker failed; credentials are destroyed here anyway");
+    }
+    Ok(accounts::disconnect(state.db(), user_id, account_id, "Disconnected by you.", state.now_ms()).await?)
+}
+
+/// Test Connection for a stored account: who am I, balances; the result (or
+/// the broker's exact error) is recorded on the account.
+pub async fn test_account(state: &AppState, user_id: &str, account_id: &str) -> Result<ConnectionReport, ConnectError> {
+    let account = accounts::find(state.db(), user_id, account_id)
+        .await?
+        .ok_or(StorageError::NotFound("broker account"))?;
+    let broker = state
+        .brokers()
+        .for_keys(&account.broker, &account.environment)
+        .ok_or_else(|| ConnectError::Refused("this broker is not configured on this server".into()))?;
+    let session = state
+        .tokens()
+        .session_for(account_id)
+        .await
+        .map_err(|e| ConnectError::Refused(e.to_string()))?;
+    let now = state.now_ms();
+    match broker.test_connection(&session).await {
+        Ok(report) => {
+            accounts::record_test_ok(state.db(), account_id, balance_text(&report).as_deref()).await?;
+            Ok(report)
+        }
+        Err(err) => {
+            accounts::record_error(state.db(), account_id, &err.to_string(), true, now).await?;
+            Err(err.into())
+        }
+    }
+}

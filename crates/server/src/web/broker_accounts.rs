@@ -1,0 +1,310 @@
+//! Settings › Broker Accounts: list, Connect Broker (broker → environment →
+//! the broker's flow), the OAuth callback, Test Connection, pause/resume and
+//! Disconnect.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use atomik_broker::{BrokerKind, Environment};
+use atomik_domain::Resource;
+use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAccount};
+
+use super::{Nav, render};
+use crate::AppState;
+use crate::auth::AuthVia;
+use crate::auth::session::WebUser;
+use crate::auth::Authed;
+use crate::connections::{self, ConnectError};
+use crate::error::ApiError;
+use crate::summary::{self, format_time};
+
+pub struct AccountRow {
+    id: String,
+    broker: String,
+    environment: String,
+    display_name: String,
+    broker_account_id: String,
+    status: &'static str,
+    status_class: &'static str,
+    status_reason: Option<String>,
+    connected: bool,
+    active: bool,
+    paused: bool,
+    inactive_label: &'static str,
+    balance: String,
+    last_error: Option<String>,
+    last_error_at: String,
+    renewal: String,
+}
+
+fn row(a: &BrokerAccount) -> AccountRow {
+    let broker = BrokerKind::parse(&a.broker).map(|k| k.label()).unwrap_or("?").to_string();
+    let renewal = match (a.next_refresh_at, &a.last_refresh_result) {
+        (Some(next), Some(last)) => format!("next {} · last: {last}", format_time(next)),
+        (Some(next), None) => format!("next {}", format_time(next)),
+        (None, Some(last)) => format!("last: {last}"),
+        (None, None) => "—".into(),
+    };
+    AccountRow {
+        id: a.id.clone(),
+        broker,
+        environment: capitalize(&a.environment),
+        display_name: a.display_name.clone(),
+        broker_account_id: a.broker_account_id.clone(),
+        status: match a.status {
+            AccountStatus::Connected => "Connected",
+            AccountStatus::Disconnected => "Disconnected",
+            AccountStatus::Error => "Error",
+        },
+        status_class: match a.status {
+            AccountStatus::Connected => "ok",
+            _ => "bad",
+        },
+        status_reason: a.status_reason.clone(),
+        connected: a.status != AccountStatus::Disconnected,
+        active: a.is_active(),
+        paused: a.paused,
+        inactive_label: if a.paused { "Paused" } else { "Inactive" },
+        balance: a.balance.clone().unwrap_or_else(|| "—".into()),
+        last_error: a.last_error.clone(),
+        last_error_at: a.last_error_at.map(format_time).unwrap_or_default(),
+        renewal,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "broker_accounts.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+    used: u32,
+    allowed: String,
+    accounts: Vec<AccountRow>,
+}
+
+async fn list_page(state: &AppState, user: &Authed, status: StatusCode, notice: Option<String>, error: Option<String>) -> Response {
+    let loaded = async {
+        let list = accounts::list(state.db(), &user.user.id).await?;
+        let summary = summary::load(state, &user.user).await?;
+        Ok::<_, atomik_storage::StorageError>((list, summary))
+    }
+    .await;
+    let (list, summary) = match loaded {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let used = summary
+        .usage
+        .iter()
+        .find(|(r, _)| *r == Resource::BrokerAccounts)
+        .map(|(_, n)| *n)
+        .unwrap_or(0);
+    render(
+        status,
+        &ListPage {
+            nav: Nav::new(user, "broker-accounts"),
+            csrf: user.csrf_token().to_string(),
+            notice,
+            error,
+            used,
+            allowed: summary.plan.limit(Resource::BrokerAccounts).to_string(),
+            accounts: list.iter().map(row).collect(),
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, WebUser(user): WebUser) -> Response {
+    list_page(&state, &user, StatusCode::OK, None, None).await
+}
+
+pub struct BrokerChoice {
+    key: &'static str,
+    label: &'static str,
+    markets: &'static str,
+    available: bool,
+    flow_note: String,
+    environments: Vec<EnvChoice>,
+}
+
+pub struct EnvChoice {
+    key: &'static str,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "connect_broker.html")]
+struct ConnectPage {
+    nav: Option<Nav>,
+    csrf: String,
+    error: Option<String>,
+    brokers: Vec<BrokerChoice>,
+    broker: Option<BrokerChoice>,
+}
+
+fn choices(state: &AppState) -> Vec<BrokerChoice> {
+    BrokerKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let envs = state.brokers().environments(kind);
+            let oauth = envs.iter().any(|e| state.brokers().oauth(kind, *e).is_some());
+            let (markets, note) = match kind {
+                BrokerKind::Tradovate => ("Futures (ES, NQ, MNQ, MES…)", "You will sign in at Tradovate and authorize atomik to trade. atomik never sees your password."),
+                BrokerKind::InteractiveBrokers => ("Stocks, options, futures, forex", "Not available in this build yet."),
+                BrokerKind::Binance => ("Crypto spot and USDⓈ-M futures", "Not available in this build yet."),
+                BrokerKind::Polymarket => ("Prediction markets", "Not available in this build yet."),
+            };
+            BrokerChoice {
+                key: kind.key(),
+                label: kind.label(),
+                markets,
+                available: !envs.is_empty() && (kind != BrokerKind::Tradovate || oauth),
+                flow_note: note.to_string(),
+                environments: envs
+                    .into_iter()
+                    .map(|e| EnvChoice { key: e.key(), label: capitalize(e.key()) })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ConnectQuery {
+    broker: Option<String>,
+}
+
+pub async fn connect_page(State(state): State<AppState>, WebUser(user): WebUser, Query(q): Query<ConnectQuery>) -> Response {
+    let all = choices(&state);
+    let picked = q.broker.and_then(|b| all.iter().position(|c| c.key == b && c.available));
+    let mut all = all;
+    let broker = picked.map(|i| all.remove(i));
+    render(
+        StatusCode::OK,
+        &ConnectPage {
+            nav: Nav::new(&user, "broker-accounts"),
+            csrf: user.csrf_token().to_string(),
+            error: None,
+            brokers: all,
+            broker,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct EnvForm {
+    environment: String,
+}
+
+pub async fn connect_start(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(broker): Path<String>,
+    Form(form): Form<EnvForm>,
+) -> Response {
+    let AuthVia::Session { id_hash, .. } = &user.via else {
+        return Redirect::to("/login").into_response();
+    };
+    let (Some(kind), Some(env)) = (BrokerKind::parse(&broker), Environment::parse(&form.environment)) else {
+        return list_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some("Choose a broker and an environment.".into())).await;
+    };
+    match connections::start_oauth(&state, &user.user.id, id_hash, kind, env).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => list_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn oauth_callback(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(_broker): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let AuthVia::Session { id_hash, .. } = &user.via else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(oauth_state) = q.state.as_deref() else {
+        return list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some("The broker's answer had no state: start again with Connect Broker.".into())).await;
+    };
+    match connections::finish_oauth(&state, &user.user.id, id_hash, oauth_state, q.code.as_deref(), q.error.as_deref()).await {
+        Ok(done) => {
+            let a = done.account;
+            let notice = format!(
+                "Connected {} (account {}){}.",
+                a.display_name,
+                a.broker_account_id,
+                a.balance.as_deref().map(|b| format!(", balance {b}")).unwrap_or_default()
+            );
+            list_page(&state, &user, StatusCode::OK, Some(notice), None).await
+        }
+        Err(ConnectError::Storage(atomik_storage::StorageError::LimitReached(limit))) => {
+            list_page(&state, &user, StatusCode::CONFLICT, None, Some(limit.to_string())).await
+        }
+        Err(e) => list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn pause(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+    set_paused(state, user, id, true).await
+}
+
+pub async fn resume(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+    set_paused(state, user, id, false).await
+}
+
+async fn set_paused(state: AppState, user: Authed, id: String, paused: bool) -> Response {
+    match accounts::set_paused(state.db(), &user.user.id, &id, paused).await {
+        Ok(()) => {
+            let notice = if paused { "Account paused: it will not trade until resumed." } else { "Account resumed." };
+            list_page(&state, &user, StatusCode::OK, Some(notice.into()), None).await
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+pub async fn disconnect(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+    match connections::disconnect(&state, &user.user.id, &id).await {
+        Ok(done) => {
+            let turned_off = if done.deactivated_strategies.is_empty() {
+                "No strategies were linked to it.".to_string()
+            } else {
+                format!("Strategies turned off: {}.", done.deactivated_strategies.join(", "))
+            };
+            let notice = format!("Account disconnected; its stored credentials are destroyed. {turned_off}");
+            list_page(&state, &user, StatusCode::OK, Some(notice), None).await
+        }
+        Err(e) => list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn test(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+    match connections::test_account(&state, &user.user.id, &id).await {
+        Ok(report) => {
+            let notice = format!(
+                "Connection OK: signed in as {} with {} account(s); trading {}.",
+                report.user_name,
+                report.accounts.len(),
+                if report.can_trade { "allowed" } else { "NOT allowed" }
+            );
+            list_page(&state, &user, StatusCode::OK, Some(notice), None).await
+        }
+        Err(e) => list_page(&state, &user, StatusCode::BAD_GATEWAY, None, Some(format!("Test Connection failed: {e}"))).await,
+    }
+}
