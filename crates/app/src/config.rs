@@ -165,22 +165,27 @@ impl Settings {
             .clone()
             .or(file.vault_key_file)
             .unwrap_or_else(|| data_dir.join("vault.key"));
-        let vault_key_env = std::env::var("ATOMIK_VAULT_KEY").ok().filter(|k| !k.is_empty()).map(|k| {
-            let old = std::env::var("ATOMIK_VAULT_OLD_KEYS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
-            (k, old)
-        });
+        let vault_key_env = std::env::var("ATOMIK_VAULT_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                let old = std::env::var("ATOMIK_VAULT_OLD_KEYS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                (k, old)
+            });
         Ok(Settings {
             public_url,
             demo: serve.demo.or(file.demo).unwrap_or(true),
             vault_key_file,
             vault_key_env,
-            tradovate_client_id: std::env::var("ATOMIK_TRADOVATE_CLIENT_ID").ok().or(file.tradovate_client_id),
+            tradovate_client_id: std::env::var("ATOMIK_TRADOVATE_CLIENT_ID")
+                .ok()
+                .or(file.tradovate_client_id),
             data_dir,
             database_url,
             log_format: global

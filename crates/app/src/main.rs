@@ -108,21 +108,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => users_cli::run(cmd, open_database(&settings).await?).await,
-        Some(Command::Keys(KeysCommand::Rotate)) => vault::rotate(&settings, &open_database(&settings).await?).await,
+        Some(Command::Keys(KeysCommand::Rotate)) => {
+            vault::rotate(&settings, &open_database(&settings).await?).await
+        }
         Some(Command::Sim(args)) => run_sim(&settings, args).await,
     }
 }
 
 async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
     use atomik_tradovate::sim;
-    let clock: std::sync::Arc<dyn atomik_broker::Clock> = std::sync::Arc::new(atomik_broker::SystemClock);
+    let clock: std::sync::Arc<dyn atomik_broker::Clock> =
+        std::sync::Arc::new(atomik_broker::SystemClock);
     let mut config = sim::SimConfig::demo(clock);
     for client in &mut config.clients {
-        client.redirect_uris.push(wiring::tradovate_callback(&settings.public_url));
-        client.redirect_uris.extend(args.redirect_uri.iter().cloned());
+        client
+            .redirect_uris
+            .push(wiring::tradovate_callback(&settings.public_url));
+        client
+            .redirect_uris
+            .extend(args.redirect_uri.iter().cloned());
     }
     let handle = sim::start(config, args.tradovate).await?;
-    println!("Tradovate simulator: {} (REST {}, OAuth {})", handle.base_url(), handle.rest_url(), handle.auth_url());
+    println!(
+        "Tradovate simulator: {} (REST {}, OAuth {})",
+        handle.base_url(),
+        handle.rest_url(),
+        handle.auth_url()
+    );
     shutdown_signal().await;
     handle.shutdown().await;
     Ok(())

@@ -24,7 +24,8 @@ async fn key_ring(settings: &Settings, db: &Db) -> anyhow::Result<KeyRing> {
             path.display()
         );
     }
-    KeyRing::load_or_create_file(path).with_context(|| format!("cannot open the vault key file {}", path.display()))
+    KeyRing::load_or_create_file(path)
+        .with_context(|| format!("cannot open the vault key file {}", path.display()))
 }
 
 /// Open the vault and prove the key matches this database's sealed data.
@@ -72,7 +73,10 @@ pub async fn rotate(settings: &Settings, db: &Db) -> anyhow::Result<()> {
     rewrap_all(&vault, db).await?;
     let check = vault.check_value()?;
     vault_meta::set_key_check(db, &check.kek_id, &check.to_bytes()).await?;
-    println!("every credential is sealed under key {}", vault.primary_key_id());
+    println!(
+        "every credential is sealed under key {}",
+        vault.primary_key_id()
+    );
     Ok(())
 }
 
@@ -86,7 +90,9 @@ async fn rewrap_all(vault: &Vault, db: &Db) -> anyhow::Result<()> {
         if let Some(rewrapped) = credentials::rewrap(vault, &account_id, &user_id, &credential)? {
             // Compare-and-swap: a renewal that raced us already wrote a
             // credential sealed under the primary key.
-            if broker_accounts::replace_credential_if(db, &account_id, &credential, &rewrapped, now).await? {
+            if broker_accounts::replace_credential_if(db, &account_id, &credential, &rewrapped, now)
+                .await?
+            {
                 done += 1;
             }
         }

@@ -30,9 +30,22 @@ pub fn tradovate_callback(public_url: &str) -> String {
     format!("{public_url}/broker-accounts/oauth/tradovate/callback")
 }
 
-fn register_tradovate(brokers: &mut Brokers, env: Environment, config: TradovateConfig, clock: Arc<dyn Clock>) {
-    brokers.add(BrokerKind::Tradovate, env, Arc::new(Tradovate::new(config.clone(), clock.clone())));
-    brokers.add_oauth(BrokerKind::Tradovate, env, Arc::new(TradovateOAuth::new(config, clock)));
+fn register_tradovate(
+    brokers: &mut Brokers,
+    env: Environment,
+    config: TradovateConfig,
+    clock: Arc<dyn Clock>,
+) {
+    brokers.add(
+        BrokerKind::Tradovate,
+        env,
+        Arc::new(Tradovate::new(config.clone(), clock.clone())),
+    );
+    brokers.add_oauth(
+        BrokerKind::Tradovate,
+        env,
+        Arc::new(TradovateOAuth::new(config, clock)),
+    );
 }
 
 pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
@@ -78,9 +91,19 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
             request_timeout: Duration::from_secs(10),
             max_penalty_wait: Duration::from_secs(30),
         };
-        register_tradovate(&mut brokers, Environment::Live, real(TRADOVATE_LIVE_REST), clock.clone());
+        register_tradovate(
+            &mut brokers,
+            Environment::Live,
+            real(TRADOVATE_LIVE_REST),
+            clock.clone(),
+        );
         if !settings.demo {
-            register_tradovate(&mut brokers, Environment::Demo, real(TRADOVATE_DEMO_REST), clock.clone());
+            register_tradovate(
+                &mut brokers,
+                Environment::Demo,
+                real(TRADOVATE_DEMO_REST),
+                clock.clone(),
+            );
         }
     }
     let refresh = RefreshConfig::default();

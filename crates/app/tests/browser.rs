@@ -153,17 +153,63 @@ async fn sign_up_and_log_in_through_the_real_pages() {
 
     // Settings › Broker Accounts → Connect Broker → Tradovate → Demo → the
     // simulator's authorization page → Authorize → back on atomik, Connected.
-    b.find(Locator::LinkText("Broker Accounts")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Id("connect-broker")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Id("broker-tradovate")).await.unwrap().click().await.unwrap();
-    b.wait().for_element(Locator::Id("env-demo")).await.unwrap().click().await.unwrap();
-    let authorize = b.wait().for_element(Locator::Id("authorize")).await.unwrap();
-    assert_ne!(b.current_url().await.unwrap().port(), Some(server.port), "on the broker's page");
+    b.find(Locator::LinkText("Broker Accounts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("connect-broker"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("broker-tradovate"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("env-demo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let authorize = b
+        .wait()
+        .for_element(Locator::Id("authorize"))
+        .await
+        .unwrap();
+    assert_ne!(
+        b.current_url().await.unwrap().port(),
+        Some(server.port),
+        "on the broker's page"
+    );
     authorize.click().await.unwrap();
     let notice = b.wait().for_element(Locator::Id("notice")).await.unwrap();
-    assert!(notice.text().await.unwrap().starts_with("Connected Tradovate Demo"));
-    let table = b.find(Locator::Id("accounts")).await.unwrap().text().await.unwrap();
-    assert!(table.contains("Connected") && table.contains("USD 50000"), "{table}");
+    assert!(
+        notice
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Connected Tradovate Demo")
+    );
+    let table = b
+        .find(Locator::Id("accounts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        table.contains("Connected") && table.contains("USD 50,000.00"),
+        "{table}"
+    );
     if let Ok(png) = b.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("atomik-broker-accounts.png"), png);
     }

@@ -246,20 +246,34 @@ async fn vault_key_fails_closed_and_rotates() {
     let server = Server::start(dir.path(), &[]);
     server.kill9();
     let key_file = dir.path().join("vault.key");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key_file).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "key file is private");
 
     let out = run(dir.path(), &["keys", "rotate"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("every credential is sealed under key"));
     let again = run(dir.path(), &["keys", "rotate"], "");
-    assert!(again.status.success(), "re-runnable: {}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "re-runnable: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 
     let saved = std::fs::read(&key_file).unwrap();
     std::fs::remove_file(&key_file).unwrap();
     let out = run(dir.path(), &["--listen", "127.0.0.1:1"], "");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("vault key file"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("vault key file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A different key (a fresh file) is refused too.
     let other = tempfile::tempdir().unwrap();
@@ -268,7 +282,11 @@ async fn vault_key_fails_closed_and_rotates() {
     std::fs::copy(other.path().join("vault.key"), &key_file).unwrap();
     let out = run(dir.path(), &["--listen", "127.0.0.1:1"], "");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&key_file, saved).unwrap();
     let server = Server::start(dir.path(), &[]);
     server.kill9();

@@ -9,7 +9,10 @@ pub enum BrokerError {
     NotSent(String),
     /// The broker refused: terminal. `reason` is the broker's own words.
     #[error("rejected by broker: {reason}")]
-    Rejected { code: Option<String>, reason: String },
+    Rejected {
+        code: Option<String>,
+        reason: String,
+    },
     /// The request may have been executed (timeout, 5xx, dropped connection):
     /// settle it with `order_by_client_id`, never by resending.
     #[error("outcome unknown: {0}")]
@@ -19,7 +22,10 @@ pub enum BrokerError {
     AuthExpired(String),
     /// The broker asked us to wait.
     #[error("rate limited by broker; retry after {}s: {reason}", retry_after.as_secs())]
-    RateLimited { retry_after: Duration, reason: String },
+    RateLimited {
+        retry_after: Duration,
+        reason: String,
+    },
     /// The broker needs a human (e.g. a captcha penalty): the account is paused.
     #[error("needs attention at the broker: {0}")]
     NeedsAttention(String),
@@ -36,6 +42,9 @@ impl BrokerError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self, BrokerError::NotSent(_) | BrokerError::RateLimited { .. })
+        matches!(
+            self,
+            BrokerError::NotSent(_) | BrokerError::RateLimited { .. }
+        )
     }
 }

@@ -27,14 +27,26 @@ pub trait Broker: Send + Sync {
     async fn test_connection(&self, session: &Session) -> Result<ConnectionReport, BrokerError>;
 
     /// Current positions of the account.
-    async fn positions(&self, session: &Session, account: &AccountRef) -> Result<Vec<Position>, BrokerError>;
+    async fn positions(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+    ) -> Result<Vec<Position>, BrokerError>;
 
     /// Place an order. `order.client_order_id` is stable for the intent's lifetime.
-    async fn place_order(&self, session: &Session, account: &AccountRef, order: &OrderRequest)
-    -> Result<OrderAck, BrokerError>;
+    async fn place_order(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+        order: &OrderRequest,
+    ) -> Result<OrderAck, BrokerError>;
 
-    async fn cancel_order(&self, session: &Session, account: &AccountRef, broker_order_id: &str)
-    -> Result<(), BrokerError>;
+    async fn cancel_order(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+        broker_order_id: &str,
+    ) -> Result<(), BrokerError>;
 
     /// Look an order up by the client order id we gave it. `Ok(None)` means
     /// the broker has no such order: it was never placed.
@@ -47,7 +59,11 @@ pub trait Broker: Send + Sync {
 
     /// Resolve what a strategy names (`MNQ`, `NQ1!`, `BTCUSDT`, a token id) to
     /// the instrument to trade now (e.g. the front-month contract).
-    async fn resolve_instrument(&self, session: &Session, symbol: &str) -> Result<Instrument, BrokerError>;
+    async fn resolve_instrument(
+        &self,
+        session: &Session,
+        symbol: &str,
+    ) -> Result<Instrument, BrokerError>;
 
     /// Renew the session's credentials (OAuth token renewal). Brokers whose
     /// credentials do not expire return them unchanged.

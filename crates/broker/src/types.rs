@@ -65,9 +65,14 @@ impl Environment {
     }
 
     pub fn parse(key: &str) -> Option<Environment> {
-        [Environment::Demo, Environment::Paper, Environment::Testnet, Environment::Live]
-            .into_iter()
-            .find(|e| e.key() == key)
+        [
+            Environment::Demo,
+            Environment::Paper,
+            Environment::Testnet,
+            Environment::Live,
+        ]
+        .into_iter()
+        .find(|e| e.key() == key)
     }
 }
 
@@ -81,11 +86,22 @@ impl fmt::Display for Environment {
 #[derive(Debug, Clone)]
 pub enum Session {
     /// OAuth bearer token (Tradovate).
-    OAuth { access_token: Secret<String>, expires_at_ms: i64 },
+    OAuth {
+        access_token: Secret<String>,
+        expires_at_ms: i64,
+    },
     /// API key + secret or private key (Binance, Polymarket, IB Web API).
-    ApiKey { key: Secret<String>, secret: Secret<String>, passphrase: Option<Secret<String>> },
+    ApiKey {
+        key: Secret<String>,
+        secret: Secret<String>,
+        passphrase: Option<Secret<String>>,
+    },
     /// A socket endpoint (IB TWS / Gateway).
-    Socket { host: String, port: u16, client_id: i32 },
+    Socket {
+        host: String,
+        port: u16,
+        client_id: i32,
+    },
 }
 
 impl Session {

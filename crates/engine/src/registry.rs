@@ -17,12 +17,22 @@ impl Brokers {
         Self::default()
     }
 
-    pub fn add(&mut self, kind: BrokerKind, env: Environment, broker: Arc<dyn Broker>) -> &mut Self {
+    pub fn add(
+        &mut self,
+        kind: BrokerKind,
+        env: Environment,
+        broker: Arc<dyn Broker>,
+    ) -> &mut Self {
         self.adapters.insert((kind, env), broker);
         self
     }
 
-    pub fn add_oauth(&mut self, kind: BrokerKind, env: Environment, connector: Arc<dyn OAuthConnector>) -> &mut Self {
+    pub fn add_oauth(
+        &mut self,
+        kind: BrokerKind,
+        env: Environment,
+        connector: Arc<dyn OAuthConnector>,
+    ) -> &mut Self {
         self.oauth.insert((kind, env), connector);
         self
     }

@@ -97,8 +97,8 @@ pub struct TokenService {
     brokers: Brokers,
     clock: Arc<dyn Clock>,
     config: RefreshConfig,
-    /// This instance's lease owner id.
-    owner: String,
+    /// This instance's id; each lease taken adds a unique suffix.
+    instance: String,
 }
 
 enum Renewal {
@@ -108,15 +108,26 @@ enum Renewal {
 }
 
 impl TokenService {
-    pub fn new(db: Db, vault: Vault, brokers: Brokers, clock: Arc<dyn Clock>, config: RefreshConfig) -> Self {
+    pub fn new(
+        db: Db,
+        vault: Vault,
+        brokers: Brokers,
+        clock: Arc<dyn Clock>,
+        config: RefreshConfig,
+    ) -> Self {
         TokenService {
             db,
             vault,
             brokers,
             clock,
             config,
-            owner: format!("instance-{}", uuid::Uuid::new_v4().simple()),
+            instance: format!("instance-{}", uuid::Uuid::new_v4().simple()),
         }
+    }
+
+    /// A lease owner id unique to one acquisition.
+    fn lease_owner(&self) -> String {
+        format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple())
     }
 
     fn now(&self) -> i64 {
@@ -142,7 +153,10 @@ impl TokenService {
         }
     }
 
-    async fn load(&self, account: &BrokerAccount) -> Result<(accounts::SealedCredential, Session), TokenError> {
+    async fn load(
+        &self,
+        account: &BrokerAccount,
+    ) -> Result<(accounts::SealedCredential, Session), TokenError> {
         let (user_id, credential) = accounts::credential(&self.db, &account.id)
             .await?
             .ok_or_else(|| TokenError::NotConnected(disconnected_reason(account)))?;
@@ -180,9 +194,18 @@ impl TokenService {
                 }
             }
             let now = self.now();
-            if accounts::try_lease(&self.db, account_id, &self.owner, now, now + Self::ms(self.config.lease)).await? {
-                let result = self.renew_leased(&account, true).await;
-                accounts::release_lease(&self.db, account_id, &self.owner).await?;
+            let owner = self.lease_owner();
+            if accounts::try_lease(
+                &self.db,
+                account_id,
+                &owner,
+                now,
+                now + Self::ms(self.config.lease),
+            )
+            .await?
+            {
+                let result = self.renew_leased(&account, &owner, true).await;
+                accounts::release_lease(&self.db, account_id, &owner).await?;
                 return match result? {
                     Renewal::Renewed(s) | Renewal::AlreadyFresh(s) => Ok(s),
                 };
@@ -198,7 +221,9 @@ impl TokenService {
     async fn take_slot_waiting(&self, key: &str) -> Result<bool, TokenError> {
         let deadline = tokio::time::Instant::now() + self.config.wait_for_renewal;
         loop {
-            if rate_slots::try_take(&self.db, key, self.now(), Self::ms(self.config.spacing)).await? {
+            if rate_slots::try_take(&self.db, key, self.now(), Self::ms(self.config.spacing))
+                .await?
+            {
                 return Ok(true);
             }
             if tokio::time::Instant::now() > deadline {
@@ -210,7 +235,12 @@ impl TokenService {
 
     /// Renew while holding the lease. `wait_for_slot`: wait for the auth
     /// slot (a caller needs the token now) or give up at once (scheduler).
-    async fn renew_leased(&self, account: &BrokerAccount, wait_for_slot: bool) -> Result<Renewal, TokenError> {
+    async fn renew_leased(
+        &self,
+        account: &BrokerAccount,
+        owner: &str,
+        wait_for_slot: bool,
+    ) -> Result<Renewal, TokenError> {
         let (credential, session) = self.load(account).await?;
         let now = self.now();
         // Another worker may have renewed between our read and our lease.
@@ -224,7 +254,9 @@ impl TokenService {
         let broker = self
             .brokers
             .for_keys(&account.broker, &account.environment)
-            .ok_or_else(|| TokenError::NoAdapter(format!("{} {}", account.broker, account.environment)))?;
+            .ok_or_else(|| {
+                TokenError::NoAdapter(format!("{} {}", account.broker, account.environment))
+            })?;
         let key = Self::slot_key(account);
         let slot = if wait_for_slot {
             self.take_slot_waiting(&key).await?
@@ -237,10 +269,23 @@ impl TokenService {
         match broker.refresh_credentials(&session).await {
             Ok(renewed) => {
                 let now = self.now();
-                let expires_at = renewed.expires_at_ms().unwrap_or(now + Self::ms(self.config.lead) * 4);
-                let sealed = credentials::seal(&self.vault, &account.id, &account.user_id, &renewed)?;
+                let expires_at = renewed
+                    .expires_at_ms()
+                    .unwrap_or(now + Self::ms(self.config.lead) * 4);
+                let sealed =
+                    credentials::seal(&self.vault, &account.id, &account.user_id, &renewed)?;
                 let next = self.next_refresh_at(now, expires_at);
-                if !accounts::store_renewal(&self.db, &account.id, &self.owner, &sealed, expires_at, next, now).await? {
+                if !accounts::store_renewal(
+                    &self.db,
+                    &account.id,
+                    owner,
+                    &sealed,
+                    expires_at,
+                    next,
+                    now,
+                )
+                .await?
+                {
                     return Err(TokenError::NotConnected(
                         "the account was disconnected during the renewal".into(),
                     ));
@@ -248,7 +293,9 @@ impl TokenService {
                 tracing::info!(account = %account.id, broker = %account.broker, "access token renewed");
                 Ok(Renewal::Renewed(renewed))
             }
-            Err(BrokerError::AuthExpired(reason)) => self.on_refused(account, &credential, &reason).await,
+            Err(BrokerError::AuthExpired(reason)) => {
+                self.on_refused(account, &credential, &reason).await
+            }
             Err(err) => {
                 self.on_transient(account, &session, &err).await?;
                 Err(err.into())
@@ -281,7 +328,12 @@ impl TokenService {
         Err(TokenError::NotConnected(message))
     }
 
-    async fn on_transient(&self, account: &BrokerAccount, session: &Session, err: &BrokerError) -> Result<(), TokenError> {
+    async fn on_transient(
+        &self,
+        account: &BrokerAccount,
+        session: &Session,
+        err: &BrokerError,
+    ) -> Result<(), TokenError> {
         let now = self.now();
         let reason = format!("renewal failed: {err}");
         if let BrokerError::NeedsAttention(msg) = err {
@@ -324,11 +376,12 @@ impl TokenService {
                 continue;
             }
             let lease_until = now + Self::ms(self.config.lease);
-            if !accounts::try_lease(&self.db, &account.id, &self.owner, now, lease_until).await? {
+            let owner = self.lease_owner();
+            if !accounts::try_lease(&self.db, &account.id, &owner, now, lease_until).await? {
                 continue;
             }
-            let result = self.renew_leased(&account, false).await;
-            accounts::release_lease(&self.db, &account.id, &self.owner).await?;
+            let result = self.renew_leased(&account, &owner, false).await;
+            accounts::release_lease(&self.db, &account.id, &owner).await?;
             match result {
                 Ok(Renewal::Renewed(_)) => summary.renewed += 1,
                 Ok(Renewal::AlreadyFresh(_)) => {}
@@ -370,5 +423,7 @@ fn disconnected_reason(account: &BrokerAccount) -> String {
 }
 
 fn broker_label(key: &str) -> &'static str {
-    atomik_broker::BrokerKind::parse(key).map(|k| k.label()).unwrap_or("The broker")
+    atomik_broker::BrokerKind::parse(key)
+        .map(|k| k.label())
+        .unwrap_or("The broker")
 }

@@ -38,7 +38,9 @@ async fn fixture(db: &Db, auth_limit: Option<(u32, Duration)>) -> Fixture {
     for c in &mut cfg.clients {
         c.redirect_uris.push(REDIRECT.to_string());
     }
-    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let config = TradovateConfig {
         rest_url: sim.rest_url(),
         auth_url: sim.auth_url(),
@@ -50,7 +52,11 @@ async fn fixture(db: &Db, auth_limit: Option<(u32, Duration)>) -> Fixture {
         max_penalty_wait: Duration::from_secs(1),
     };
     let mut brokers = Brokers::new();
-    brokers.add(BrokerKind::Tradovate, Environment::Demo, Arc::new(Tradovate::new(config.clone(), shared.clone())));
+    brokers.add(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(Tradovate::new(config.clone(), shared.clone())),
+    );
     let dir = tempfile::tempdir().unwrap();
     let vault = test_vault(dir.path());
     let user_id = users::create(
@@ -86,16 +92,43 @@ async fn authorize(f: &Fixture) -> Session {
     let connector = TradovateOAuth::new(f.config.clone(), clock);
     let start = connector.start("state-1");
     let http = atomik_testkit::client();
-    let page = http.get(&start.authorize_url).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(&start.authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (action, fields) = form_in(&page);
-    let action = if action.starts_with("http") { action } else { format!("{}{}", f.sim.base_url(), action) };
+    let action = if action.starts_with("http") {
+        action
+    } else {
+        format!("{}{}", f.sim.base_url(), action)
+    };
     let res = http.post(&action).form(&fields).send().await.unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    connector.exchange_code(&code, start.code_verifier.expose()).await.unwrap()
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    connector
+        .exchange_code(&code, start.code_verifier.expose())
+        .await
+        .unwrap()
 }
 
-async fn seed_account(f: &Fixture, db: &Db, service: &TokenService, n: usize, session: &Session) -> String {
+async fn seed_account(
+    f: &Fixture,
+    db: &Db,
+    service: &TokenService,
+    n: usize,
+    session: &Session,
+) -> String {
     let id = atomik_storage::new_id();
     let credential = credentials::seal(&f.vault, &id, &f.user_id, session).unwrap();
     let expires = session.expires_at_ms().unwrap();
@@ -122,11 +155,20 @@ async fn seed_account(f: &Fixture, db: &Db, service: &TokenService, n: usize, se
 }
 
 fn service(f: &Fixture, db: Db) -> TokenService {
-    TokenService::new(db, f.vault.clone(), f.brokers.clone(), Arc::new(f.clock.clone()), RefreshConfig::default())
+    TokenService::new(
+        db,
+        f.vault.clone(),
+        f.brokers.clone(),
+        Arc::new(f.clock.clone()),
+        RefreshConfig::default(),
+    )
 }
 
 fn renewals(sim: &sim::SimHandle) -> usize {
-    sim.auth_calls().iter().filter(|c| c.kind == sim::AuthCallKind::Renew).count()
+    sim.auth_calls()
+        .iter()
+        .filter(|c| c.kind == sim::AuthCallKind::Renew)
+        .count()
 }
 
 on_both_databases!(
@@ -176,7 +218,13 @@ fn max_calls_in_any_minute(times: &[i64]) -> usize {
     best
 }
 
-async fn run_until(f: &Fixture, svc: &TokenService, end: i64, step_ms: i64, mut on_tick: impl FnMut(i64) -> bool) -> Vec<i64> {
+async fn run_until(
+    f: &Fixture,
+    svc: &TokenService,
+    end: i64,
+    step_ms: i64,
+    mut on_tick: impl FnMut(i64) -> bool,
+) -> Vec<i64> {
     let mut connect_at = Vec::new();
     while f.clock.now_ms() < end {
         f.clock.advance(step_ms);
@@ -211,18 +259,31 @@ async fn hours_of_renewals(t: TestDb) {
     run_until(&f, &second, restart_at + 60 * 60_000, step, |_| false).await;
 
     let calls = f.sim.auth_calls();
-    assert!(calls.iter().all(|c| c.ok), "every auth call succeeded (no 429, no expired token)");
+    assert!(
+        calls.iter().all(|c| c.ok),
+        "every auth call succeeded (no 429, no expired token)"
+    );
     let times: Vec<i64> = calls.iter().map(|c| c.at_ms).collect();
     let peak = max_calls_in_any_minute(&times);
     assert!(peak <= 10, "{peak} auth calls in one minute");
-    assert!(renewals(&f.sim) >= 300, "every account renewed at least once");
+    assert!(
+        renewals(&f.sim) >= 300,
+        "every account renewed at least once"
+    );
     let now = f.clock.now_ms();
     for id in &ids {
         let row = accounts::get(&t.db, id).await.unwrap().unwrap();
         assert_eq!(row.status, AccountStatus::Connected, "{:?}", row.last_error);
-        assert!(row.token_expires_at.unwrap() > now, "token of {id} expired unrenewed");
+        assert!(
+            row.token_expires_at.unwrap() > now,
+            "token of {id} expired unrenewed"
+        );
     }
-    eprintln!("{} backend: {} auth calls, peak {peak}/min", t.name(), calls.len());
+    eprintln!(
+        "{} backend: {} auth calls, peak {peak}/min",
+        t.name(),
+        calls.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

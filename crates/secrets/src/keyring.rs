@@ -178,7 +178,8 @@ impl KeyRing {
             )));
         }
         let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| err(e.to_string()))?);
-        let file: KeyFile = serde_json::from_str(&text).map_err(|e| err(format!("not a vault key file: {e}")))?;
+        let file: KeyFile =
+            serde_json::from_str(&text).map_err(|e| err(format!("not a vault key file: {e}")))?;
         let mut keys = Vec::new();
         for k in file.keys {
             let key = decode_key(&k.key)?;
@@ -231,7 +232,8 @@ impl KeyRing {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| err(e.to_string()))?;
-        f.write_all(text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| err(e.to_string()))?;
         f.sync_all().map_err(|e| err(e.to_string()))?;
         fs::rename(&tmp, path).map_err(|e| err(e.to_string()))?;
         Ok(())
@@ -248,7 +250,8 @@ impl KeyRing {
     pub fn retire_unused(path: &Path, in_use_ids: &[String]) -> Result<KeyRing, VaultError> {
         let mut ring = Self::load_file(path)?;
         let primary = ring.primary.clone();
-        ring.keys.retain(|k| k.id == primary || in_use_ids.contains(&k.id));
+        ring.keys
+            .retain(|k| k.id == primary || in_use_ids.contains(&k.id));
         ring.write_file(path)?;
         Ok(ring)
     }
@@ -263,7 +266,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/vault.key");
         let a = KeyRing::load_or_create_file(&path).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let b = KeyRing::load_or_create_file(&path).unwrap();
         assert_eq!(a.primary_id(), b.primary_id());
         let rotated = KeyRing::rotate_file(&path).unwrap();
@@ -281,7 +287,12 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let e = KeyRing::load_file(&path).unwrap_err().to_string();
         assert!(e.contains("too open"), "{e}");
-        assert!(KeyRing::from_env("c2hvcnQ=", &[]).unwrap_err().to_string().contains("must be 32 bytes"));
+        assert!(
+            KeyRing::from_env("c2hvcnQ=", &[])
+                .unwrap_err()
+                .to_string()
+                .contains("must be 32 bytes")
+        );
         let good = STANDARD.encode([7u8; 32]);
         let ring = KeyRing::from_env(&good, &[]).unwrap();
         assert_eq!(ring.primary_id(), key_id(&[7u8; 32]));

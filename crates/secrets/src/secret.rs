@@ -45,7 +45,10 @@ mod tests {
     fn debug_never_shows_the_value() {
         let s = Secret::new("canary-7f3a".to_string());
         assert_eq!(format!("{s:?}"), "Secret([REDACTED])");
-        assert_eq!(format!("{:#?}", Some(&s)), "Some(\n    Secret([REDACTED]),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(&s)),
+            "Some(\n    Secret([REDACTED]),\n)"
+        );
         assert_eq!(s.expose(), "canary-7f3a");
     }
 }

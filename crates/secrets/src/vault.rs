@@ -20,8 +20,8 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-pub use crate::keyring::KeyRing;
 use crate::Secret;
+pub use crate::keyring::KeyRing;
 
 const FORMAT_V1: u8 = 1;
 const NONCE_LEN: usize = 12;
@@ -32,11 +32,15 @@ pub enum VaultError {
         "no vault key with id {0} is loaded: restore the key file that sealed this data (or add the key to ATOMIK_VAULT_OLD_KEYS)"
     )]
     UnknownKey(String),
-    #[error("decryption failed: the data was sealed for another record or owner, altered, or under a different key")]
+    #[error(
+        "decryption failed: the data was sealed for another record or owner, altered, or under a different key"
+    )]
     Decrypt,
     #[error("sealed data is corrupt: {0}")]
     Corrupt(String),
-    #[error("the vault key does not match the one this database was sealed with: restore the right key file (or ATOMIK_VAULT_KEY)")]
+    #[error(
+        "the vault key does not match the one this database was sealed with: restore the right key file (or ATOMIK_VAULT_KEY)"
+    )]
     WrongKey,
     #[error("vault key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
@@ -90,7 +94,9 @@ impl fmt::Debug for Sealed {
 impl Sealed {
     /// One byte string: version ‖ len(kek_id) ‖ kek_id ‖ len(wrapped) ‖ wrapped ‖ ciphertext.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + self.kek_id.len() + self.wrapped_dek.len() + self.ciphertext.len());
+        let mut out = Vec::with_capacity(
+            4 + self.kek_id.len() + self.wrapped_dek.len() + self.ciphertext.len(),
+        );
         out.push(FORMAT_V1);
         out.push(self.kek_id.len() as u8);
         out.extend_from_slice(self.kek_id.as_bytes());
@@ -130,7 +136,13 @@ fn encrypt(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .expect("AES-GCM encryption of an in-memory buffer cannot fail");
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ct);
@@ -170,7 +182,9 @@ fn check_aad() -> Aad {
 
 impl Vault {
     pub fn new(ring: KeyRing) -> Self {
-        Vault { ring: Arc::new(ring) }
+        Vault {
+            ring: Arc::new(ring),
+        }
     }
 
     pub fn primary_key_id(&self) -> &str {
@@ -313,10 +327,22 @@ mod tests {
         let re = rotated.rewrap(&s, &aad).unwrap().expect("rewrapped");
         assert_eq!(re.kek_id, rotated.primary_key_id());
         assert_eq!(re.ciphertext, s.ciphertext);
-        assert_eq!(rotated.open(&re, &aad).unwrap().expose().as_slice(), b"payload");
-        assert!(rotated.rewrap(&re, &aad).unwrap().is_none(), "second pass is a no-op");
-        assert!(old_only.open(&re, &aad).is_err(), "the old key alone cannot open it");
-        assert!(rotated.open(&s, &aad).is_ok(), "not-yet-rewrapped rows still open during rotation");
+        assert_eq!(
+            rotated.open(&re, &aad).unwrap().expose().as_slice(),
+            b"payload"
+        );
+        assert!(
+            rotated.rewrap(&re, &aad).unwrap().is_none(),
+            "second pass is a no-op"
+        );
+        assert!(
+            old_only.open(&re, &aad).is_err(),
+            "the old key alone cannot open it"
+        );
+        assert!(
+            rotated.open(&s, &aad).is_ok(),
+            "not-yet-rewrapped rows still open during rotation"
+        );
     }
 
     #[test]
@@ -326,8 +352,15 @@ mod tests {
         let hex_key = hex::encode(key);
         let v = Vault::new(r);
         let s = v.seal(b"plain-canary", &Aad::new("t", "r", "o")).unwrap();
-        for text in [format!("{v:?}"), format!("{s:?}"), format!("{:?}", Aad::new("t", "r", "o"))] {
-            assert!(!text.contains(&hex_key) && !text.contains("plain-canary"), "{text}");
+        for text in [
+            format!("{v:?}"),
+            format!("{s:?}"),
+            format!("{:?}", Aad::new("t", "r", "o")),
+        ] {
+            assert!(
+                !text.contains(&hex_key) && !text.contains("plain-canary"),
+                "{text}"
+            );
         }
     }
 }

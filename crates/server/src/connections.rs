@@ -42,7 +42,11 @@ pub fn broker_error(err: BrokerError) -> ApiError {
     match &err {
         BrokerError::RateLimited { retry_after, .. } => {
             let secs = retry_after.as_secs().max(1);
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "broker_rate_limited", err.to_string());
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "broker_rate_limited",
+                err.to_string(),
+            );
             e.retry_after_secs = Some(secs);
             e
         }
@@ -59,16 +63,22 @@ pub async fn start_oauth(
     kind: BrokerKind,
     env: Environment,
 ) -> Result<String, ConnectError> {
-    let connector = state
-        .brokers()
-        .oauth(kind, env)
-        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured on this server.", kind.label(), env)))?;
+    let connector = state.brokers().oauth(kind, env).ok_or_else(|| {
+        ConnectError::Refused(format!(
+            "{} {} is not configured on this server.",
+            kind.label(),
+            env
+        ))
+    })?;
     let oauth_state = random_token("");
     let state_hash = digest(&oauth_state);
     let start = connector.start(&oauth_state);
     let sealed = state
         .vault()
-        .seal(start.code_verifier.expose().as_bytes(), &Aad::new(FLOW_TABLE, &state_hash, user_id))
+        .seal(
+            start.code_verifier.expose().as_bytes(),
+            &Aad::new(FLOW_TABLE, &state_hash, user_id),
+        )
         .map_err(|e| ConnectError::Refused(format!("cannot seal the authorization: {e}")))?;
     oauth_flows::create(
         state.db(),
@@ -112,8 +122,10 @@ pub async fn finish_oauth(
                 "This authorization is invalid, expired or already used. Start again with Connect Broker.".into(),
             )
         })?;
-    let kind = BrokerKind::parse(&flow.broker).ok_or_else(|| ConnectError::Refused("unknown broker".into()))?;
-    let env = Environment::parse(&flow.environment).ok_or_else(|| ConnectError::Refused("unknown environment".into()))?;
+    let kind = BrokerKind::parse(&flow.broker)
+        .ok_or_else(|| ConnectError::Refused("unknown broker".into()))?;
+    let env = Environment::parse(&flow.environment)
+        .ok_or_else(|| ConnectError::Refused("unknown environment".into()))?;
     if let Some(err) = broker_error_param {
         return Err(ConnectError::Refused(format!(
             "{} did not authorize the connection ({err}). Nothing was saved.",
@@ -121,7 +133,10 @@ pub async fn finish_oauth(
         )));
     }
     let code = code.filter(|c| !c.is_empty()).ok_or_else(|| {
-        ConnectError::Refused(format!("{} sent no authorization code. Nothing was saved.", kind.label()))
+        ConnectError::Refused(format!(
+            "{} sent no authorization code. Nothing was saved.",
+            kind.label()
+        ))
     })?;
     let sealed = atomik_secrets::vault::Sealed::from_bytes(&flow.sealed_verifier)
         .map_err(|e| ConnectError::Refused(format!("stored authorization unreadable: {e}")))?;
@@ -130,14 +145,12 @@ pub async fn finish_oauth(
         .open(&sealed, &Aad::new(FLOW_TABLE, &state_hash, user_id))
         .map_err(|e| ConnectError::Refused(format!("stored authorization unreadable: {e}")))?;
     let verifier = String::from_utf8_lossy(verifier.expose()).to_string();
-    let connector = state
-        .brokers()
-        .oauth(kind, env)
-        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env)))?;
-    let broker = state
-        .brokers()
-        .get(kind, env)
-        .ok_or_else(|| ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env)))?;
+    let connector = state.brokers().oauth(kind, env).ok_or_else(|| {
+        ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env))
+    })?;
+    let broker = state.brokers().get(kind, env).ok_or_else(|| {
+        ConnectError::Refused(format!("{} {} is not configured.", kind.label(), env))
+    })?;
     let session = connector.exchange_code(code, &verifier).await?;
     let report = broker.test_connection(&session).await?;
     store_connection(state, user_id, kind, env, &session, &report).await
@@ -147,7 +160,37 @@ fn balance_text(report: &ConnectionReport) -> Option<String> {
     report
         .balances
         .first()
-        .map(|b| format!("{} {}", b.currency, b.amount.round_dp(2)))
+        .map(|b| format!("{} {}", b.currency, format_amount(b.amount)))
+}
+
+/// `50000` → `50,000.00`.
+pub fn format_amount(amount: rust_decimal::Decimal) -> String {
+    let fixed = format!("{:.2}", amount.round_dp(2));
+    let (int, frac) = fixed.split_once('.').unwrap_or((&fixed, "00"));
+    let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{frac}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_amount;
+
+    #[test]
+    fn amounts_are_grouped_with_two_decimals() {
+        assert_eq!(format_amount("50000".parse().unwrap()), "50,000.00");
+        assert_eq!(
+            format_amount("-1234567.891".parse().unwrap()),
+            "-1,234,567.89"
+        );
+        assert_eq!(format_amount("12.5".parse().unwrap()), "12.50");
+    }
 }
 
 async fn store_connection(
@@ -163,14 +206,25 @@ async fn store_connection(
         .iter()
         .find(|a| a.active)
         .or(report.accounts.first())
-        .ok_or_else(|| ConnectError::Refused(format!("{} reports no trading account for this login.", kind.label())))?;
-    let id = accounts::id_for_connection(state.db(), user_id, kind.key(), env.key(), &trading.id).await?;
+        .ok_or_else(|| {
+            ConnectError::Refused(format!(
+                "{} reports no trading account for this login.",
+                kind.label()
+            ))
+        })?;
+    let id = accounts::id_for_connection(state.db(), user_id, kind.key(), env.key(), &trading.id)
+        .await?;
     let credential = credentials::seal(state.vault(), &id, user_id, session)
         .map_err(|e| ConnectError::Refused(format!("cannot seal the credentials: {e}")))?;
     let now = state.now_ms();
     let expires = session.expires_at_ms();
     let next = expires.map(|exp| state.tokens().next_refresh_at(now, exp));
-    let display_name = format!("{} {} · {}", kind.label(), capitalize(env.key()), trading.name);
+    let display_name = format!(
+        "{} {} · {}",
+        kind.label(),
+        capitalize(env.key()),
+        trading.name
+    );
     let balance = balance_text(report);
     let account = accounts::connect(
         state.db(),
@@ -196,36 +250,57 @@ async fn store_connection(
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Disconnect: revoke at the broker where possible (best effort), then in one
 /// transaction destroy the credential, turn strategies off, free the slot.
-pub async fn disconnect(state: &AppState, user_id: &str, account_id: &str) -> Result<Disconnected, ConnectError> {
+pub async fn disconnect(
+    state: &AppState,
+    user_id: &str,
+    account_id: &str,
+) -> Result<Disconnected, ConnectError> {
     let account = accounts::find(state.db(), user_id, account_id)
         .await?
         .ok_or(StorageError::NotFound("broker account"))?;
     if let (Some(broker), Some((owner, credential))) = (
-        state.brokers().for_keys(&account.broker, &account.environment),
+        state
+            .brokers()
+            .for_keys(&account.broker, &account.environment),
         accounts::credential(state.db(), account_id).await?,
     ) && let Ok(session) = credentials::open(state.vault(), account_id, &owner, &credential)
         && let Err(err) = broker.revoke(&session).await
     {
         tracing::warn!(account = %account_id, error = %err, "revocation at the broker failed; credentials are destroyed here anyway");
     }
-    Ok(accounts::disconnect(state.db(), user_id, account_id, "Disconnected by you.", state.now_ms()).await?)
+    Ok(accounts::disconnect(
+        state.db(),
+        user_id,
+        account_id,
+        "Disconnected by you.",
+        state.now_ms(),
+    )
+    .await?)
 }
 
 /// Test Connection for a stored account: who am I, balances; the result (or
 /// the broker's exact error) is recorded on the account.
-pub async fn test_account(state: &AppState, user_id: &str, account_id: &str) -> Result<ConnectionReport, ConnectError> {
+pub async fn test_account(
+    state: &AppState,
+    user_id: &str,
+    account_id: &str,
+) -> Result<ConnectionReport, ConnectError> {
     let account = accounts::find(state.db(), user_id, account_id)
         .await?
         .ok_or(StorageError::NotFound("broker account"))?;
     let broker = state
         .brokers()
         .for_keys(&account.broker, &account.environment)
-        .ok_or_else(|| ConnectError::Refused("this broker is not configured on this server".into()))?;
+        .ok_or_else(|| {
+            ConnectError::Refused("this broker is not configured on this server".into())
+        })?;
     let session = state
         .tokens()
         .session_for(account_id)
@@ -234,7 +309,8 @@ pub async fn test_account(state: &AppState, user_id: &str, account_id: &str) -> 
     let now = state.now_ms();
     match broker.test_connection(&session).await {
         Ok(report) => {
-            accounts::record_test_ok(state.db(), account_id, balance_text(&report).as_deref()).await?;
+            accounts::record_test_ok(state.db(), account_id, balance_text(&report).as_deref())
+                .await?;
             Ok(report)
         }
         Err(err) => {

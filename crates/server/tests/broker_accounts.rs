@@ -10,7 +10,9 @@ use atomik_broker::{BrokerKind, Clock, Environment, SystemClock};
 use atomik_engine::Brokers;
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
-use atomik_testkit::{TestApp, csrf_in, form_in, on_both_databases, signup, spawn_app_on, test_config};
+use atomik_testkit::{
+    TestApp, csrf_in, form_in, on_both_databases, signup, spawn_app_on, test_config,
+};
 use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
 
 const PW: &str = "correct horse battery";
@@ -24,14 +26,19 @@ struct Env {
 
 async fn env(t: atomik_testkit::TestDb) -> Env {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback = format!("http://{}/broker-accounts/oauth/tradovate/callback", listener.local_addr().unwrap());
+    let callback = format!(
+        "http://{}/broker-accounts/oauth/tradovate/callback",
+        listener.local_addr().unwrap()
+    );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut cfg = sim::SimConfig::demo(clock.clone());
     for c in &mut cfg.clients {
         c.client_secret = CANARY.to_string();
         c.redirect_uris = vec![callback.clone()];
     }
-    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let config = TradovateConfig {
         rest_url: sim.rest_url(),
         auth_url: sim.auth_url(),
@@ -43,15 +50,30 @@ async fn env(t: atomik_testkit::TestDb) -> Env {
         max_penalty_wait: Duration::from_secs(1),
     };
     let mut brokers = Brokers::new();
-    brokers.add(BrokerKind::Tradovate, Environment::Demo, Arc::new(Tradovate::new(config.clone(), clock.clone())));
-    brokers.add_oauth(BrokerKind::Tradovate, Environment::Demo, Arc::new(TradovateOAuth::new(config, clock.clone())));
+    brokers.add(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(Tradovate::new(config.clone(), clock.clone())),
+    );
+    brokers.add_oauth(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(TradovateOAuth::new(config, clock.clone())),
+    );
     let app = spawn_app_on(listener, t, test_config(), brokers, clock).await;
     Env { app, sim }
 }
 
 /// Connect Broker → Tradovate → Demo: returns the broker's authorize URL.
 async fn start_connect(e: &Env, c: &reqwest::Client) -> String {
-    let page = c.get(e.app.url("/broker-accounts/connect?broker=tradovate")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("id=\"env-demo\""), "{page}");
     let res = c
         .post(e.app.url("/broker-accounts/connect/tradovate"))
@@ -66,9 +88,20 @@ async fn start_connect(e: &Env, c: &reqwest::Client) -> String {
 /// Press Authorize on the simulator's page: returns the callback URL.
 async fn authorize_at_broker(authorize_url: &str, sim: &sim::SimHandle) -> String {
     let http = atomik_testkit::client();
-    let page = http.get(authorize_url).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (action, fields) = form_in(&page);
-    let action = if action.starts_with("http") { action } else { format!("{}{}", sim.base_url(), action) };
+    let action = if action.starts_with("http") {
+        action
+    } else {
+        format!("{}{}", sim.base_url(), action)
+    };
     let res = http.post(&action).form(&fields).send().await.unwrap();
     assert_eq!(res.status(), 303, "authorize page redirects back");
     res.headers()["location"].to_str().unwrap().to_string()
@@ -86,7 +119,7 @@ on_both_databases!(
         assert_eq!(res.status(), 200);
         let html = res.text().await.unwrap();
         assert!(html.contains("Connected Tradovate Demo"), "{html}");
-        assert!(html.contains(">Connected<") && html.contains("USD 50000"), "{html}");
+        assert!(html.contains(">Connected<") && html.contains("USD 50,000.00"), "{html}");
         assert!(!html.contains(CANARY));
 
         // The same callback again (replayed state) is refused.

@@ -29,7 +29,9 @@ impl AccountStatus {
             "connected" => Ok(AccountStatus::Connected),
             "disconnected" => Ok(AccountStatus::Disconnected),
             "error" => Ok(AccountStatus::Error),
-            other => Err(StorageError::Invalid(format!("unknown account status {other:?}"))),
+            other => Err(StorageError::Invalid(format!(
+                "unknown account status {other:?}"
+            ))),
         }
     }
 }
@@ -102,7 +104,12 @@ pub struct SealedCredential {
 
 impl std::fmt::Debug for SealedCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedCredential {{ kek_id: {}, {} bytes }}", self.kek_id, self.sealed.len())
+        write!(
+            f,
+            "SealedCredential {{ kek_id: {}, {} bytes }}",
+            self.kek_id,
+            self.sealed.len()
+        )
     }
 }
 
@@ -141,7 +148,9 @@ pub async fn connect(db: &Db, new: NewAccount<'_>, now: i64) -> Result<BrokerAcc
     .await?;
     let id = match existing {
         Some((_, status)) if status != "disconnected" => {
-            return Err(StorageError::Conflict("a connection to this broker account"));
+            return Err(StorageError::Conflict(
+                "a connection to this broker account",
+            ));
         }
         Some((id, _)) => {
             sqlx::query(
@@ -185,7 +194,9 @@ pub async fn connect(db: &Db, new: NewAccount<'_>, now: i64) -> Result<BrokerAcc
     if id != new.id {
         // The credential was sealed for `new.id` (see `id_for_connection`);
         // another connect of the same broker account got in first.
-        return Err(StorageError::Conflict("a connection to this broker account"));
+        return Err(StorageError::Conflict(
+            "a connection to this broker account",
+        ));
     }
     sqlx::query(
         "INSERT INTO broker_credentials (account_id, user_id, kek_id, sealed, updated_at) VALUES ($1, $2, $3, $4, $5) \
@@ -226,13 +237,20 @@ pub async fn id_for_connection(
 
 async fn fetch(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<BrokerAccount> {
     let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
     from_row(&row)
 }
 
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<BrokerAccount>> {
-    let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE user_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(db.pool()).await?;
+    let sql =
+        format!("SELECT {COLUMNS} FROM broker_accounts WHERE user_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -250,7 +268,10 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<Option<BrokerAccou
 /// Any account by id (background services).
 pub async fn get(db: &Db, id: &str) -> Result<Option<BrokerAccount>> {
     let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -280,7 +301,13 @@ pub struct Disconnected {
 /// Disconnect in one transaction: destroy the stored credential, mark the
 /// account disconnected with `reason`, turn off its strategies, free the
 /// plan slot. Idempotent.
-pub async fn disconnect(db: &Db, user_id: &str, id: &str, reason: &str, now: i64) -> Result<Disconnected> {
+pub async fn disconnect(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Disconnected> {
     let mut tx = db.begin_write().await?;
     let changed = sqlx::query(
         "UPDATE broker_accounts SET status = 'disconnected', status_reason = $3, disconnected_at = $4, \
@@ -330,20 +357,22 @@ pub async fn disconnect(db: &Db, user_id: &str, id: &str, reason: &str, now: i64
 
 /// The sealed credential and its owner, for an account.
 pub async fn credential(db: &Db, account_id: &str) -> Result<Option<(String, SealedCredential)>> {
-    let row: Option<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT user_id, kek_id, sealed FROM broker_credentials WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT user_id, kek_id, sealed FROM broker_credentials WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(row.map(|(user, kek_id, sealed)| (user, SealedCredential { kek_id, sealed })))
 }
 
 /// Every sealed credential with its key id (for key rotation).
 pub async fn all_credentials(db: &Db) -> Result<Vec<(String, String, SealedCredential)>> {
-    let rows: Vec<(String, String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT account_id, user_id, kek_id, sealed FROM broker_credentials ORDER BY account_id")
-            .fetch_all(db.pool())
-            .await?;
+    let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT account_id, user_id, kek_id, sealed FROM broker_credentials ORDER BY account_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, user, kek_id, sealed)| (id, user, SealedCredential { kek_id, sealed }))
@@ -400,11 +429,19 @@ pub async fn count_refreshable(db: &Db, environment_key: &str) -> Result<i64> {
     .await?)
 }
 
-/// Take the account's refresh lease (single flight across every instance).
-pub async fn try_lease(db: &Db, account_id: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+/// Take the account's refresh lease (single flight across every instance and
+/// every task: `owner` is unique per acquisition, and a held lease is never
+/// re-entered).
+pub async fn try_lease(
+    db: &Db,
+    account_id: &str,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE broker_accounts SET lease_owner = $2, lease_until = $4 \
-         WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $2)",
+         WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3)",
     )
     .bind(account_id)
     .bind(owner)
@@ -489,14 +526,25 @@ pub async fn record_refresh_failure(
 
 /// Record the last error of a call on the account (shown on the account);
 /// `to_error_status` also sets the status to `error`.
-pub async fn record_error(db: &Db, account_id: &str, error: &str, to_error_status: bool, now: i64) -> Result<()> {
+pub async fn record_error(
+    db: &Db,
+    account_id: &str,
+    error: &str,
+    to_error_status: bool,
+    now: i64,
+) -> Result<()> {
     let sql = if to_error_status {
         "UPDATE broker_accounts SET last_error = $2, last_error_at = $3, status = 'error' \
          WHERE id = $1 AND status <> 'disconnected'"
     } else {
         "UPDATE broker_accounts SET last_error = $2, last_error_at = $3 WHERE id = $1"
     };
-    sqlx::query(sql).bind(account_id).bind(error).bind(now).execute(db.pool()).await?;
+    sqlx::query(sql)
+        .bind(account_id)
+        .bind(error)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
@@ -516,21 +564,24 @@ pub async fn record_test_ok(db: &Db, account_id: &str, balance: Option<&str>) ->
 
 /// Pause an account on the broker's demand (e.g. a captcha penalty), with the reason.
 pub async fn pause_with_error(db: &Db, account_id: &str, error: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE broker_accounts SET paused = 1, last_error = $2, last_error_at = $3 WHERE id = $1")
-        .bind(account_id)
-        .bind(error)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "UPDATE broker_accounts SET paused = 1, last_error = $2, last_error_at = $3 WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(error)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
 /// The grant is dead: same as a user's disconnect, with the broker's reason.
 pub async fn mark_grant_dead(db: &Db, account_id: &str, reason: &str, now: i64) -> Result<()> {
-    let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM broker_accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let user_id: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM broker_accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(db.pool())
+            .await?;
     let Some(user_id) = user_id else {
         return Ok(());
     };
@@ -545,7 +596,13 @@ pub async fn mark_grant_dead(db: &Db, account_id: &str, reason: &str, now: i64) 
 }
 
 /// Create a strategy linked to an account (the signals work builds the rest).
-pub async fn create_strategy(db: &Db, user_id: &str, account_id: &str, name: &str, now: i64) -> Result<String> {
+pub async fn create_strategy(
+    db: &Db,
+    user_id: &str,
+    account_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO strategies (id, user_id, broker_account_id, name, active, created_at) VALUES ($1, $2, $3, $4, 1, $5)",
@@ -561,10 +618,10 @@ pub async fn create_strategy(db: &Db, user_id: &str, account_id: &str, name: &st
 }
 
 pub async fn active_strategy_names(db: &Db, account_id: &str) -> Result<Vec<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM strategies WHERE broker_account_id = $1 AND active = 1 ORDER BY name")
-            .bind(account_id)
-            .fetch_all(db.pool())
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM strategies WHERE broker_account_id = $1 AND active = 1 ORDER BY name",
     )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?)
 }

@@ -53,19 +53,23 @@ pub async fn take(db: &Db, state_hash: &str, session_hash: &str, now: i64) -> Re
     .bind(now)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|(user_id, broker, environment, kek_id, sealed_verifier)| Flow {
-        user_id,
-        broker,
-        environment,
-        kek_id,
-        sealed_verifier,
-    }))
+    Ok(row.map(
+        |(user_id, broker, environment, kek_id, sealed_verifier)| Flow {
+            user_id,
+            broker,
+            environment,
+            kek_id,
+            sealed_verifier,
+        },
+    ))
 }
 
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM oauth_flows WHERE expires_at <= $1")
-        .bind(now)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM oauth_flows WHERE expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }

@@ -12,22 +12,26 @@ pub async fn try_take(db: &Db, key: &str, now: i64, spacing_ms: i64) -> Result<b
         .execute(db.pool())
         .await?;
     Ok(
-        sqlx::query("UPDATE rate_slots SET next_at = $2 + $3 WHERE slot_key = $1 AND next_at <= $2")
-            .bind(key)
-            .bind(now)
-            .bind(spacing_ms)
-            .execute(db.pool())
-            .await?
-            .rows_affected()
+        sqlx::query(
+            "UPDATE rate_slots SET next_at = $2 + $3 WHERE slot_key = $1 AND next_at <= $2",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(spacing_ms)
+        .execute(db.pool())
+        .await?
+        .rows_affected()
             == 1,
     )
 }
 
 /// When the next slot under `key` frees up.
 pub async fn next_free_at(db: &Db, key: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT next_at FROM rate_slots WHERE slot_key = $1")
-        .bind(key)
-        .fetch_optional(db.pool())
-        .await?
-        .unwrap_or(0))
+    Ok(
+        sqlx::query_scalar("SELECT next_at FROM rate_slots WHERE slot_key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?
+            .unwrap_or(0),
+    )
 }

@@ -4,9 +4,11 @@
 use crate::{Db, Result};
 
 pub async fn key_check(db: &Db) -> Result<Option<(String, Vec<u8>)>> {
-    Ok(sqlx::query_as("SELECT kek_id, sealed FROM vault_meta WHERE id = 'key_check'")
-        .fetch_optional(db.pool())
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT kek_id, sealed FROM vault_meta WHERE id = 'key_check'")
+            .fetch_optional(db.pool())
+            .await?,
+    )
 }
 
 pub async fn set_key_check(db: &Db, kek_id: &str, sealed: &[u8]) -> Result<()> {

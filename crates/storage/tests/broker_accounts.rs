@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use atomik_domain::{Resource, SubscriptionStatus};
-use atomik_storage::broker_accounts::{self as accounts, AccountStatus, NewAccount, SealedCredential};
+use atomik_storage::broker_accounts::{
+    self as accounts, AccountStatus, NewAccount, SealedCredential,
+};
 use atomik_storage::{Db, StorageError, plans, rate_slots, users};
 use atomik_testkit::on_both_databases;
 
@@ -33,8 +35,13 @@ fn sealed(tag: &str) -> SealedCredential {
     }
 }
 
-async fn connect(db: &Db, user_id: &str, broker_account_id: &str) -> Result<accounts::BrokerAccount, StorageError> {
-    let id = accounts::id_for_connection(db, user_id, "tradovate", "demo", broker_account_id).await?;
+async fn connect(
+    db: &Db,
+    user_id: &str,
+    broker_account_id: &str,
+) -> Result<accounts::BrokerAccount, StorageError> {
+    let id =
+        accounts::id_for_connection(db, user_id, "tradovate", "demo", broker_account_id).await?;
     accounts::connect(
         db,
         NewAccount {

@@ -170,13 +170,50 @@ pub fn test_config() -> ServerConfig {
     config
 }
 
+/// The app with no broker adapters configured.
 pub async fn spawn_app(test_db: TestDb, config: ServerConfig) -> TestApp {
+    spawn_app_with(test_db, config, Brokers::new(), Arc::new(SystemClock)).await
+}
+
+/// The app with the given adapters and clock.
+pub async fn spawn_app_with(
+    test_db: TestDb,
+    config: ServerConfig,
+    brokers: Brokers,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
+    spawn_app_on(listener, test_db, config, brokers, clock).await
+}
+
+/// The app on a listener the caller bound (to know the address in advance,
+/// e.g. for an OAuth redirect URI).
+pub async fn spawn_app_on(
+    listener: tokio::net::TcpListener,
+    test_db: TestDb,
+    config: ServerConfig,
+    brokers: Brokers,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let addr = listener.local_addr().expect("local addr");
     let db = test_db.db.clone();
-    let state = AppState::new(db.clone(), config);
+    let vault_dir = tempfile::tempdir().expect("temp dir");
+    let vault = test_vault(vault_dir.path());
+    let tokens = TokenService::new(
+        db.clone(),
+        vault.clone(),
+        brokers.clone(),
+        clock,
+        RefreshConfig::default(),
+    );
+    let services = Services {
+        vault: vault.clone(),
+        brokers,
+        tokens: tokens.clone(),
+    };
+    let state = AppState::new(db.clone(), config, services);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = atomik_server::serve(listener, state, async {
@@ -266,7 +303,11 @@ pub async fn signup(app: &TestApp, email: &str, password: &str) -> reqwest::Clie
 /// The first form in `html`: its action and its named inputs' values.
 pub fn form_in(html: &str) -> (String, Vec<(String, String)>) {
     let form_at = html.find("<form").expect("page has a form");
-    let form = &html[form_at..html[form_at..].find("</form>").map(|e| form_at + e).unwrap_or(html.len())];
+    let form = &html[form_at
+        ..html[form_at..]
+            .find("</form>")
+            .map(|e| form_at + e)
+            .unwrap_or(html.len())];
     let attr = |tag: &str, name: &str| -> Option<String> {
         let marker = format!("{name}=\"");
         let start = tag.find(&marker)? + marker.len();
@@ -283,9 +324,19 @@ pub fn form_in(html: &str) -> (String, Vec<(String, String)>) {
         }
         rest = &rest[tag_end..];
     }
-    (html_unescape(&action), fields.into_iter().map(|(k, v)| (k, html_unescape(&v))).collect())
+    (
+        html_unescape(&action),
+        fields
+            .into_iter()
+            .map(|(k, v)| (k, html_unescape(&v)))
+            .collect(),
+    )
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&amp;", "&").replace("&#x2F;", "/").replace("&#x3D;", "=").replace("&quot;", "\"").replace("&#39;", "'")
+    s.replace("&amp;", "&")
+        .replace("&#x2F;", "/")
+        .replace("&#x3D;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
 }

@@ -68,7 +68,10 @@ impl From<BrokerAccount> for AccountView {
 #[utoipa::path(get, path = "/api/v1/broker-accounts", tag = "broker accounts",
     responses((status = 200, body = Vec<AccountView>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, user: Authed) -> Result<Json<Vec<AccountView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: Authed,
+) -> Result<Json<Vec<AccountView>>, ApiError> {
     let list = accounts::list(state.db(), &user.user.id).await?;
     Ok(Json(list.into_iter().map(AccountView::from).collect()))
 }
@@ -84,7 +87,11 @@ async fn one(state: &AppState, user: &Authed, id: &str) -> Result<Json<AccountVi
 #[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/pause", tag = "broker accounts",
     params(("id" = String, Path)), responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn pause(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<AccountView>, ApiError> {
+pub async fn pause(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
     accounts::set_paused(state.db(), &user.user.id, &id, true).await?;
     one(&state, &user, &id).await
 }
@@ -93,7 +100,11 @@ pub async fn pause(State(state): State<AppState>, user: Authed, Path(id): Path<S
 #[utoipa::path(post, path = "/api/v1/broker-accounts/{id}/resume", tag = "broker accounts",
     params(("id" = String, Path)), responses((status = 200, body = AccountView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn resume(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<AccountView>, ApiError> {
+pub async fn resume(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
     accounts::set_paused(state.db(), &user.user.id, &id, false).await?;
     one(&state, &user, &id).await
 }
@@ -137,12 +148,24 @@ pub struct TestView {
     params(("id" = String, Path)),
     responses((status = 200, body = TestView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn test(State(state): State<AppState>, user: Authed, Path(id): Path<String>) -> Result<Json<TestView>, ApiError> {
+pub async fn test(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<TestView>, ApiError> {
     let report = connections::test_account(&state, &user.user.id, &id).await?;
     Ok(Json(TestView {
         user_name: report.user_name,
-        accounts: report.accounts.iter().map(|a| format!("{} ({})", a.name, a.id)).collect(),
-        balances: report.balances.iter().map(|b| format!("{} {}", b.currency, b.amount)).collect(),
+        accounts: report
+            .accounts
+            .iter()
+            .map(|a| format!("{} ({})", a.name, a.id))
+            .collect(),
+        balances: report
+            .balances
+            .iter()
+            .map(|b| format!("{} {}", b.currency, b.amount))
+            .collect(),
         can_trade: report.can_trade,
         notes: report.notes,
     }))

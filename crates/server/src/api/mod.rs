@@ -23,8 +23,14 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}", delete(tokens::delete))
         .route("/broker-accounts", get(broker_accounts::list))
         .route("/broker-accounts/{id}/pause", post(broker_accounts::pause))
-        .route("/broker-accounts/{id}/resume", post(broker_accounts::resume))
-        .route("/broker-accounts/{id}/disconnect", post(broker_accounts::disconnect))
+        .route(
+            "/broker-accounts/{id}/resume",
+            post(broker_accounts::resume),
+        )
+        .route(
+            "/broker-accounts/{id}/disconnect",
+            post(broker_accounts::disconnect),
+        )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))

@@ -16,8 +16,8 @@ use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAcc
 use super::{Nav, render};
 use crate::AppState;
 use crate::auth::AuthVia;
-use crate::auth::session::WebUser;
 use crate::auth::Authed;
+use crate::auth::session::WebUser;
 use crate::connections::{self, ConnectError};
 use crate::error::ApiError;
 use crate::summary::{self, format_time};
@@ -42,7 +42,10 @@ pub struct AccountRow {
 }
 
 fn row(a: &BrokerAccount) -> AccountRow {
-    let broker = BrokerKind::parse(&a.broker).map(|k| k.label()).unwrap_or("?").to_string();
+    let broker = BrokerKind::parse(&a.broker)
+        .map(|k| k.label())
+        .unwrap_or("?")
+        .to_string();
     let renewal = match (a.next_refresh_at, &a.last_refresh_result) {
         (Some(next), Some(last)) => format!("next {} · last: {last}", format_time(next)),
         (Some(next), None) => format!("next {}", format_time(next)),
@@ -78,7 +81,9 @@ fn row(a: &BrokerAccount) -> AccountRow {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -93,7 +98,13 @@ struct ListPage {
     accounts: Vec<AccountRow>,
 }
 
-async fn list_page(state: &AppState, user: &Authed, status: StatusCode, notice: Option<String>, error: Option<String>) -> Response {
+async fn list_page(
+    state: &AppState,
+    user: &Authed,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let loaded = async {
         let list = accounts::list(state.db(), &user.user.id).await?;
         let summary = summary::load(state, &user.user).await?;
@@ -184,9 +195,15 @@ pub struct ConnectQuery {
     broker: Option<String>,
 }
 
-pub async fn connect_page(State(state): State<AppState>, WebUser(user): WebUser, Query(q): Query<ConnectQuery>) -> Response {
+pub async fn connect_page(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Query(q): Query<ConnectQuery>,
+) -> Response {
     let all = choices(&state);
-    let picked = q.broker.and_then(|b| all.iter().position(|c| c.key == b && c.available));
+    let picked = q
+        .broker
+        .and_then(|b| all.iter().position(|c| c.key == b && c.available));
     let mut all = all;
     let broker = picked.map(|i| all.remove(i));
     render(
@@ -215,12 +232,31 @@ pub async fn connect_start(
     let AuthVia::Session { id_hash, .. } = &user.via else {
         return Redirect::to("/login").into_response();
     };
-    let (Some(kind), Some(env)) = (BrokerKind::parse(&broker), Environment::parse(&form.environment)) else {
-        return list_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some("Choose a broker and an environment.".into())).await;
+    let (Some(kind), Some(env)) = (
+        BrokerKind::parse(&broker),
+        Environment::parse(&form.environment),
+    ) else {
+        return list_page(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("Choose a broker and an environment.".into()),
+        )
+        .await;
     };
     match connections::start_oauth(&state, &user.user.id, id_hash, kind, env).await {
         Ok(url) => Redirect::to(&url).into_response(),
-        Err(e) => list_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
     }
 }
 
@@ -241,70 +277,151 @@ pub async fn oauth_callback(
         return Redirect::to("/login").into_response();
     };
     let Some(oauth_state) = q.state.as_deref() else {
-        return list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some("The broker's answer had no state: start again with Connect Broker.".into())).await;
+        return list_page(
+            &state,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("The broker's answer had no state: start again with Connect Broker.".into()),
+        )
+        .await;
     };
-    match connections::finish_oauth(&state, &user.user.id, id_hash, oauth_state, q.code.as_deref(), q.error.as_deref()).await {
+    match connections::finish_oauth(
+        &state,
+        &user.user.id,
+        id_hash,
+        oauth_state,
+        q.code.as_deref(),
+        q.error.as_deref(),
+    )
+    .await
+    {
         Ok(done) => {
             let a = done.account;
             let notice = format!(
                 "Connected {} (account {}){}.",
                 a.display_name,
                 a.broker_account_id,
-                a.balance.as_deref().map(|b| format!(", balance {b}")).unwrap_or_default()
+                a.balance
+                    .as_deref()
+                    .map(|b| format!(", balance {b}"))
+                    .unwrap_or_default()
             );
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }
         Err(ConnectError::Storage(atomik_storage::StorageError::LimitReached(limit))) => {
-            list_page(&state, &user, StatusCode::CONFLICT, None, Some(limit.to_string())).await
+            list_page(
+                &state,
+                &user,
+                StatusCode::CONFLICT,
+                None,
+                Some(limit.to_string()),
+            )
+            .await
         }
-        Err(e) => list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some(e.to_string())).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &user,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
     }
 }
 
-pub async fn pause(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+pub async fn pause(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     set_paused(state, user, id, true).await
 }
 
-pub async fn resume(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+pub async fn resume(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     set_paused(state, user, id, false).await
 }
 
 async fn set_paused(state: AppState, user: Authed, id: String, paused: bool) -> Response {
     match accounts::set_paused(state.db(), &user.user.id, &id, paused).await {
         Ok(()) => {
-            let notice = if paused { "Account paused: it will not trade until resumed." } else { "Account resumed." };
+            let notice = if paused {
+                "Account paused: it will not trade until resumed."
+            } else {
+                "Account resumed."
+            };
             list_page(&state, &user, StatusCode::OK, Some(notice.into()), None).await
         }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-pub async fn disconnect(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+pub async fn disconnect(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     match connections::disconnect(&state, &user.user.id, &id).await {
         Ok(done) => {
             let turned_off = if done.deactivated_strategies.is_empty() {
                 "No strategies were linked to it.".to_string()
             } else {
-                format!("Strategies turned off: {}.", done.deactivated_strategies.join(", "))
+                format!(
+                    "Strategies turned off: {}.",
+                    done.deactivated_strategies.join(", ")
+                )
             };
-            let notice = format!("Account disconnected; its stored credentials are destroyed. {turned_off}");
+            let notice =
+                format!("Account disconnected; its stored credentials are destroyed. {turned_off}");
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }
-        Err(e) => list_page(&state, &user, StatusCode::BAD_REQUEST, None, Some(e.to_string())).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &user,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
     }
 }
 
-pub async fn test(State(state): State<AppState>, WebUser(user): WebUser, Path(id): Path<String>) -> Response {
+pub async fn test(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     match connections::test_account(&state, &user.user.id, &id).await {
         Ok(report) => {
             let notice = format!(
                 "Connection OK: signed in as {} with {} account(s); trading {}.",
                 report.user_name,
                 report.accounts.len(),
-                if report.can_trade { "allowed" } else { "NOT allowed" }
+                if report.can_trade {
+                    "allowed"
+                } else {
+                    "NOT allowed"
+                }
             );
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }
-        Err(e) => list_page(&state, &user, StatusCode::BAD_GATEWAY, None, Some(format!("Test Connection failed: {e}"))).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &user,
+                StatusCode::BAD_GATEWAY,
+                None,
+                Some(format!("Test Connection failed: {e}")),
+            )
+            .await
+        }
     }
 }

@@ -40,12 +40,27 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tokens", post(settings::token_create))
         .route("/settings/tokens/{id}/delete", post(settings::token_delete))
         .route("/broker-accounts", get(broker_accounts::list))
-        .route("/broker-accounts/connect", get(broker_accounts::connect_page))
-        .route("/broker-accounts/connect/{broker}", post(broker_accounts::connect_start))
-        .route("/broker-accounts/oauth/{broker}/callback", get(broker_accounts::oauth_callback))
+        .route(
+            "/broker-accounts/connect",
+            get(broker_accounts::connect_page),
+        )
+        .route(
+            "/broker-accounts/connect/{broker}",
+            post(broker_accounts::connect_start),
+        )
+        .route(
+            "/broker-accounts/oauth/{broker}/callback",
+            get(broker_accounts::oauth_callback),
+        )
         .route("/broker-accounts/{id}/pause", post(broker_accounts::pause))
-        .route("/broker-accounts/{id}/resume", post(broker_accounts::resume))
-        .route("/broker-accounts/{id}/disconnect", post(broker_accounts::disconnect))
+        .route(
+            "/broker-accounts/{id}/resume",
+            post(broker_accounts::resume),
+        )
+        .route(
+            "/broker-accounts/{id}/disconnect",
+            post(broker_accounts::disconnect),
+        )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/webhooks", get(webhooks))
         .route("/strategies", get(strategies))
