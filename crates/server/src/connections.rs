@@ -178,21 +178,6 @@ pub fn format_amount(amount: rust_decimal::Decimal) -> String {
     format!("{sign}{grouped}.{frac}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::format_amount;
-
-    #[test]
-    fn amounts_are_grouped_with_two_decimals() {
-        assert_eq!(format_amount("50000".parse().unwrap()), "50,000.00");
-        assert_eq!(
-            format_amount("-1234567.891".parse().unwrap()),
-            "-1,234,567.89"
-        );
-        assert_eq!(format_amount("12.5".parse().unwrap()), "12.50");
-    }
-}
-
 async fn store_connection(
     state: &AppState,
     user_id: &str,
@@ -317,5 +302,20 @@ pub async fn test_account(
             accounts::record_error(state.db(), account_id, &err.to_string(), true, now).await?;
             Err(err.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_amount;
+
+    #[test]
+    fn amounts_are_grouped_with_two_decimals() {
+        assert_eq!(format_amount("50000".parse().unwrap()), "50,000.00");
+        assert_eq!(
+            format_amount("-1234567.891".parse().unwrap()),
+            "-1,234,567.89"
+        );
+        assert_eq!(format_amount("12.5".parse().unwrap()), "12.50");
     }
 }
