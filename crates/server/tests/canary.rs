@@ -1,0 +1,258 @@
+//! Canary check: secrets seeded into every credential field — the OAuth
+//! client secret, the broker's access tokens (before and after renewal), the
+//! user's password and session cookie — never appear in logs (captured at
+//! trace level, every crate), error bodies or API responses, across a whole
+//! connect → test → renew → fail → disconnect run.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atomik_broker::{BrokerKind, Clock, Environment, Session, SystemClock};
+use atomik_engine::Brokers;
+use atomik_secrets::Secret;
+use atomik_storage::broker_accounts as accounts;
+use atomik_testkit::{csrf_in, form_in, signup, spawn_app_on, test_config};
+use atomik_tradovate::sim::{self, Fault};
+use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+
+const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
+const PASSWORD: &str = "CANARY-password-horse-battery";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn access_token(s: &Session) -> String {
+    match s {
+        Session::OAuth { access_token, .. } => access_token.expose().clone(),
+        _ => panic!("OAuth session expected"),
+    }
+}
+
+async fn run(t: atomik_testkit::TestDb, logs: Captured) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!(
+        "http://{}/broker-accounts/oauth/tradovate/callback",
+        listener.local_addr().unwrap()
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut cfg = sim::SimConfig::demo(clock.clone());
+    cfg.clients[0].client_secret = CLIENT_SECRET.into();
+    cfg.clients[0].redirect_uris = vec![callback.clone()];
+    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let config = TradovateConfig {
+        rest_url: sim.rest_url(),
+        auth_url: sim.auth_url(),
+        token_url: sim.token_url(),
+        client_id: sim::SimConfig::DEMO_CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET.into()),
+        redirect_uri: callback,
+        request_timeout: Duration::from_millis(800),
+        max_penalty_wait: Duration::from_secs(1),
+    };
+    let mut brokers = Brokers::new();
+    brokers.add(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(Tradovate::new(config.clone(), clock.clone())),
+    );
+    brokers.add_oauth(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(TradovateOAuth::new(config, clock.clone())),
+    );
+    let app = spawn_app_on(listener, t, test_config(), brokers, clock).await;
+
+    let mut bodies: Vec<String> = Vec::new();
+    let c = signup(&app, "canary@example.com", PASSWORD).await;
+    // Connect through OAuth.
+    let page = c
+        .get(app.url("/broker-accounts/connect?broker=tradovate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = c
+        .post(app.url("/broker-accounts/connect/tradovate"))
+        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
+        .send()
+        .await
+        .unwrap();
+    let authorize = res.headers()["location"].to_str().unwrap().to_string();
+    let http = atomik_testkit::client();
+    let page = http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (action, fields) = form_in(&page);
+    let res = http
+        .post(format!("{}{}", sim.base_url(), action))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    bodies.push(c.get(&back).send().await.unwrap().text().await.unwrap());
+
+    let id: String = sqlx::query_scalar("SELECT id FROM broker_accounts")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let sealed = accounts::credential(&app.db, &id).await.unwrap().unwrap().1;
+    let first = atomik_engine::credentials::open(&app.vault, &id, &user_id, &sealed).unwrap();
+    let mut canaries = vec![
+        CLIENT_SECRET.to_string(),
+        PASSWORD.to_string(),
+        access_token(&first),
+    ];
+
+    // API calls, Test Connection, a forced renewal, broker failures, disconnect.
+    let settings = c
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&settings);
+    bodies.push(settings);
+    let post = |path: String| {
+        let c = c.clone();
+        let csrf = csrf.clone();
+        async move {
+            c.post(path)
+                .header("x-csrf-token", csrf)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    bodies.push(
+        c.get(app.url("/api/v1/broker-accounts"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/test"))).await);
+    sqlx::query("UPDATE broker_accounts SET token_expires_at = 0 WHERE id = $1")
+        .bind(&id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    // The row says expired: the next use renews (sealed credential still has the real expiry,
+    // so force it through the refresh path by expiring the stored session too).
+    let expired = Session::OAuth {
+        access_token: Secret::new(access_token(&first)),
+        expires_at_ms: SystemClock.now_ms() + 10_000,
+    };
+    let resealed = atomik_engine::credentials::seal(&app.vault, &id, &user_id, &expired).unwrap();
+    assert!(
+        accounts::replace_credential_if(&app.db, &id, &sealed, &resealed, 0)
+            .await
+            .unwrap()
+    );
+    bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/test"))).await);
+    let sealed = accounts::credential(&app.db, &id).await.unwrap().unwrap().1;
+    let second = atomik_engine::credentials::open(&app.vault, &id, &user_id, &sealed).unwrap();
+    assert_ne!(access_token(&second), canaries[2], "the token was renewed");
+    canaries.push(access_token(&second));
+    for fault in [
+        Fault::ServerErrorBefore,
+        Fault::DropAfter,
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
+    ] {
+        sim.faults().fail_next(1, fault);
+        bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/test"))).await);
+        bodies.push(
+            c.get(app.url("/broker-accounts"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/disconnect"))).await);
+    bodies.push(
+        c.get(app.url("/broker-accounts"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(
+        c.get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(
+        logs.len() > 1_000,
+        "trace logs were captured ({} bytes)",
+        logs.len()
+    );
+    for canary in &canaries {
+        assert!(!logs.contains(canary.as_str()), "a secret reached the logs");
+        for body in &bodies {
+            assert!(
+                !body.contains(canary.as_str()),
+                "a secret reached a response body: {body}"
+            );
+        }
+    }
+}
+
+/// One test binary, one global subscriber: both backends run in sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn secrets_never_reach_logs_or_responses() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("the only subscriber in this test binary");
+    run(atomik_testkit::sqlite().await, logs.clone()).await;
+    run(atomik_testkit::postgres().await, logs).await;
+}
