@@ -8,13 +8,14 @@ use atomik_storage::{Db, broker_accounts, oauth_flows, vault_meta};
 
 use crate::config::Settings;
 
-/// The key ring from `ATOMIK_VAULT_KEY`, or from the key file — created on
+/// The vault over `ATOMIK_VAULT_KEY`, or over the key file — created on
 /// first start, but never silently re-created once the database holds sealed
 /// data (that would make every stored credential unreadable).
-async fn key_ring(settings: &Settings, db: &Db) -> anyhow::Result<KeyRing> {
+async fn load(settings: &Settings, db: &Db) -> anyhow::Result<Vault> {
     if let Some((primary, old)) = &settings.vault_key_env {
         let old: Vec<&str> = old.iter().map(String::as_str).collect();
-        return KeyRing::from_env(primary, &old).context("ATOMIK_VAULT_KEY is not usable");
+        let ring = KeyRing::from_env(primary, &old).context("ATOMIK_VAULT_KEY is not usable")?;
+        return Ok(Vault::new(ring));
     }
     let path = &settings.vault_key_file;
     if !path.exists() && vault_meta::has_sealed_data(db).await? {
@@ -24,13 +25,13 @@ async fn key_ring(settings: &Settings, db: &Db) -> anyhow::Result<KeyRing> {
             path.display()
         );
     }
-    KeyRing::load_or_create_file(path)
+    Vault::from_file(path)
         .with_context(|| format!("cannot open the vault key file {}", path.display()))
 }
 
 /// Open the vault and prove the key matches this database's sealed data.
 pub async fn open(settings: &Settings, db: &Db) -> anyhow::Result<Vault> {
-    let vault = Vault::new(key_ring(settings, db).await?);
+    let vault = load(settings, db).await?;
     match vault_meta::key_check(db).await? {
         None => {
             let check = vault.check_value()?;
@@ -67,8 +68,8 @@ pub async fn rotate(settings: &Settings, db: &Db) -> anyhow::Result<()> {
         println!("resuming an unfinished rotation: {pending} credential(s) still on an older key");
         current
     } else {
-        let ring = KeyRing::rotate_file(&settings.vault_key_file)?;
-        Vault::new(ring)
+        KeyRing::rotate_file(&settings.vault_key_file)?;
+        Vault::from_file(&settings.vault_key_file)?
     };
     rewrap_all(&vault, db).await?;
     let check = vault.check_value()?;

@@ -39,6 +39,8 @@ pub struct RefreshConfig {
     pub backoff_max: Duration,
     /// How long `session_for` waits for another worker's renewal.
     pub wait_for_renewal: Duration,
+    /// Token lifetime assumed for the capacity warning (Tradovate: 90 min).
+    pub assumed_lifetime: Duration,
 }
 
 impl Default for RefreshConfig {
@@ -51,6 +53,7 @@ impl Default for RefreshConfig {
             backoff_base: Duration::from_secs(15),
             backoff_max: Duration::from_secs(5 * 60),
             wait_for_renewal: Duration::from_secs(20),
+            assumed_lifetime: Duration::from_secs(90 * 60),
         }
     }
 }
@@ -241,14 +244,14 @@ impl TokenService {
         owner: &str,
         wait_for_slot: bool,
     ) -> Result<Renewal, TokenError> {
+        // Re-read under the lease: another worker may have renewed between
+        // the caller's read and our lease (then its schedule moved on).
+        let account = &accounts::get(&self.db, &account.id)
+            .await?
+            .ok_or_else(|| TokenError::NotConnected("no such account".into()))?;
         let (credential, session) = self.load(account).await?;
         let now = self.now();
-        // Another worker may have renewed between our read and our lease.
-        if let Some(exp) = session.expires_at_ms()
-            && exp > now
-            && account.next_refresh_at.is_some_and(|next| next > now)
-            && self.is_fresh(&session)
-        {
+        if account.next_refresh_at.is_some_and(|next| next > now) && self.is_fresh(&session) {
             return Ok(Renewal::AlreadyFresh(session));
         }
         let broker = self
@@ -397,17 +400,41 @@ impl TokenService {
         Ok(summary)
     }
 
+    /// Environments with more accounts than their auth budget can keep alive
+    /// (one renewal per account per lifetime − lead, one call per spacing).
+    pub async fn budget_warnings(&self) -> Result<Vec<String>, TokenError> {
+        let capacity = self.config.capacity(self.config.assumed_lifetime);
+        Ok(accounts::refreshable_counts(&self.db)
+            .await?
+            .into_iter()
+            .filter(|(_, n)| *n as u64 > capacity)
+            .map(|(env, n)| {
+                format!(
+                    "{n} accounts on {env} need token renewals but the auth budget keeps at most {capacity} alive; \
+                     some tokens will expire. Spread accounts over more server IPs or environments."
+                )
+            })
+            .collect())
+    }
+
     /// The background loop: a pass every second until `shutdown` resolves.
     pub async fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut shutdown = shutdown;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut passes: u64 = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {
                     if let Err(err) = self.run_once().await {
                         tracing::error!(error = %err, "token refresh pass failed");
                     }
+                    if passes.is_multiple_of(300) {
+                        for warning in self.budget_warnings().await.unwrap_or_default() {
+                            tracing::warn!("{warning}");
+                        }
+                    }
+                    passes += 1;
                 }
                 _ = shutdown.changed() => break,
             }

@@ -332,3 +332,26 @@ on_both_databases!(
         assert!(svc.session_for(&id).await.is_err());
     }
 );
+
+on_both_databases!(
+    async fn more_accounts_than_the_budget_can_keep_alive_are_warned_about(t) {
+        let f = fixture(&t.db, None).await;
+        let config = RefreshConfig {
+            spacing: Duration::from_secs(30 * 60),
+            ..RefreshConfig::default()
+        };
+        // (90 − 15) min / 30 min = 2 accounts per environment.
+        assert_eq!(config.capacity(config.assumed_lifetime), 2);
+        let svc = TokenService::new(t.db.clone(), f.vault.clone(), f.brokers.clone(), Arc::new(f.clock.clone()), config);
+        for n in 0..2 {
+            let s = authorize(&f).await;
+            seed_account(&f, &t.db, &svc, n, &s).await;
+        }
+        assert!(svc.budget_warnings().await.unwrap().is_empty());
+        let s = authorize(&f).await;
+        seed_account(&f, &t.db, &svc, 2, &s).await;
+        let warnings = svc.budget_warnings().await.unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].starts_with("3 accounts on tradovate:demo"), "{}", warnings[0]);
+    }
+);

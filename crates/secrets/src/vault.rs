@@ -13,7 +13,8 @@
 //! encrypts exactly one message and KEK wraps stay far below 2^32 per key.
 
 use std::fmt;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -162,14 +163,23 @@ fn decrypt(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8
 }
 
 /// Seals and opens records under a [`KeyRing`]. Cheap to clone.
+///
+/// A vault loaded from a key file re-reads the file when it meets a key id it
+/// does not know: after `atomik keys rotate` on one machine, running servers
+/// pick up the new key by themselves (no restart, no downtime).
 #[derive(Clone)]
 pub struct Vault {
-    ring: Arc<KeyRing>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ring: RwLock<Arc<KeyRing>>,
+    source: Option<PathBuf>,
 }
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Vault {{ ring: {:?} }}", self.ring)
+        write!(f, "Vault {{ ring: {:?} }}", self.ring())
     }
 }
 
@@ -183,18 +193,52 @@ fn check_aad() -> Aad {
 impl Vault {
     pub fn new(ring: KeyRing) -> Self {
         Vault {
-            ring: Arc::new(ring),
+            inner: Arc::new(Inner {
+                ring: RwLock::new(Arc::new(ring)),
+                source: None,
+            }),
         }
     }
 
-    pub fn primary_key_id(&self) -> &str {
-        self.ring.primary_id()
+    /// A vault over the key file at `path` (created with mode 0600 if
+    /// missing), which it re-reads when it meets an unknown key id.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, VaultError> {
+        let ring = KeyRing::load_or_create_file(path)?;
+        Ok(Vault {
+            inner: Arc::new(Inner {
+                ring: RwLock::new(Arc::new(ring)),
+                source: Some(path.to_path_buf()),
+            }),
+        })
+    }
+
+    fn ring(&self) -> Arc<KeyRing> {
+        self.inner.ring.read().expect("key ring lock").clone()
+    }
+
+    /// Re-read the key file if it may hold `kek_id`; true if it does now.
+    fn reload_for(&self, kek_id: &str) -> bool {
+        let Some(path) = &self.inner.source else {
+            return false;
+        };
+        match KeyRing::load_file(path) {
+            Ok(ring) if ring.key(kek_id).is_some() => {
+                *self.inner.ring.write().expect("key ring lock") = Arc::new(ring);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn primary_key_id(&self) -> String {
+        self.ring().primary_id().to_string()
     }
 
     pub fn seal(&self, plaintext: &[u8], aad: &Aad) -> Result<Sealed, VaultError> {
         let mut dek = Zeroizing::new([0u8; 32]);
         rand::thread_rng().fill_bytes(dek.as_mut());
-        let (kek_id, kek) = self.ring.primary();
+        let ring = self.ring();
+        let (kek_id, kek) = ring.primary();
         Ok(Sealed {
             kek_id: kek_id.to_string(),
             wrapped_dek: encrypt(kek, dek.as_ref(), &aad.0),
@@ -203,8 +247,11 @@ impl Vault {
     }
 
     fn unwrap_dek(&self, sealed: &Sealed, aad: &Aad) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-        let kek = self
-            .ring
+        let mut ring = self.ring();
+        if ring.key(&sealed.kek_id).is_none() && self.reload_for(&sealed.kek_id) {
+            ring = self.ring();
+        }
+        let kek = ring
             .key(&sealed.kek_id)
             .ok_or_else(|| VaultError::UnknownKey(sealed.kek_id.clone()))?;
         let dek = decrypt(kek, &sealed.wrapped_dek, &aad.0)?;
@@ -236,13 +283,14 @@ impl Vault {
     /// Re-wrap the record's data key under the primary KEK (ciphertext
     /// unchanged). `None` if it already is: re-running a rotation is a no-op.
     pub fn rewrap(&self, sealed: &Sealed, aad: &Aad) -> Result<Option<Sealed>, VaultError> {
-        if sealed.kek_id == self.ring.primary_id() {
+        if sealed.kek_id == self.primary_key_id() {
             return Ok(None);
         }
         let dek = self.unwrap_dek(sealed, aad)?;
         // Prove the DEK opens the record before committing to it.
         decrypt(&dek, &sealed.ciphertext, &aad.0)?;
-        let (kek_id, kek) = self.ring.primary();
+        let ring = self.ring();
+        let (kek_id, kek) = ring.primary();
         Ok(Some(Sealed {
             kek_id: kek_id.to_string(),
             wrapped_dek: encrypt(kek, dek.as_ref(), &aad.0),
@@ -343,6 +391,35 @@ mod tests {
             rotated.open(&s, &aad).is_ok(),
             "not-yet-rewrapped rows still open during rotation"
         );
+    }
+
+    #[test]
+    fn a_file_vault_picks_up_a_rotated_key_without_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.key");
+        let running = Vault::from_file(&path).unwrap();
+        let aad = Aad::new("t", "r", "o");
+        let old = running.seal(b"x", &aad).unwrap();
+        // Another process rotates and re-wraps.
+        let rotated = Vault::new(KeyRing::rotate_file(&path).unwrap());
+        let rewrapped = rotated.rewrap(&old, &aad).unwrap().unwrap();
+        assert_ne!(running.primary_key_id(), rotated.primary_key_id());
+        assert_eq!(
+            running.open(&rewrapped, &aad).unwrap().expose().as_slice(),
+            b"x"
+        );
+        assert_eq!(
+            running.primary_key_id(),
+            rotated.primary_key_id(),
+            "new seals use the new key"
+        );
+        let fixed = Vault::new(KeyRing::load_file(&path).unwrap());
+        let lone = Vault::new(KeyRing::generate());
+        assert!(matches!(
+            lone.open(&rewrapped, &aad),
+            Err(VaultError::UnknownKey(_))
+        ));
+        assert!(fixed.open(&rewrapped, &aad).is_ok());
     }
 
     #[test]

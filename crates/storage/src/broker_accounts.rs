@@ -418,14 +418,14 @@ pub async fn due_for_refresh(db: &Db, now: i64, limit: i64) -> Result<Vec<Broker
     rows.iter().map(from_row).collect()
 }
 
-/// Number of accounts the refresh service keeps alive.
-pub async fn count_refreshable(db: &Db, environment_key: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM broker_accounts WHERE status IN ('connected', 'error') \
-         AND next_refresh_at IS NOT NULL AND broker || ':' || environment = $1",
+/// Accounts the refresh service keeps alive, per `broker:environment`.
+pub async fn refreshable_counts(db: &Db) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT broker || ':' || environment, COUNT(*) FROM broker_accounts \
+         WHERE status IN ('connected', 'error') AND next_refresh_at IS NOT NULL \
+         GROUP BY broker || ':' || environment ORDER BY 1",
     )
-    .bind(environment_key)
-    .fetch_one(db.pool())
+    .fetch_all(db.pool())
     .await?)
 }
 
