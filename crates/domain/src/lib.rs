@@ -4,6 +4,8 @@
 //! exhaustively and reused by every outer layer (storage, engine, server).
 
 pub mod plans;
+pub mod signal;
+pub mod sizing;
 
 pub use plans::{
     ExecutionDenied, Limit, LimitReached, Plan, PlanId, Resource, SubscriptionStatus,

@@ -274,6 +274,11 @@ on_both_databases!(
         let app = app(t).await;
         let c = signup(&app, "mfa@example.com", PW).await;
         let (secret, codes) = enable_2fa(&app, &c).await;
+        let stored: String = sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = 'mfa@example.com'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert!(!stored.contains(&secret), "the TOTP secret is sealed at rest");
         let settings = c.get(app.url("/settings")).send().await.unwrap().text().await.unwrap();
         assert!(!settings.contains(&codes[0]), "recovery codes are shown once");
 

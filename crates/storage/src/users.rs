@@ -170,7 +170,7 @@ pub async fn set_password_hash(db: &Db, user_id: &str, hash: &str) -> Result<()>
     Ok(())
 }
 
-/// The TOTP secret (base32), enabled or pending confirmation.
+/// The stored (vault-sealed) TOTP secret, enabled or pending confirmation.
 pub async fn totp_secret(db: &Db, user_id: &str) -> Result<Option<String>> {
     Ok(
         sqlx::query_scalar::<_, Option<String>>("SELECT totp_secret FROM users WHERE id = $1")
@@ -181,7 +181,7 @@ pub async fn totp_secret(db: &Db, user_id: &str) -> Result<Option<String>> {
     )
 }
 
-/// Store a new, not yet enabled, TOTP secret (replacing any pending one).
+/// Store a new, not yet enabled, sealed TOTP secret (replacing any pending one).
 pub async fn set_pending_totp(db: &Db, user_id: &str, secret_base32: &str) -> Result<()> {
     sqlx::query("UPDATE users SET totp_secret = $2, totp_enabled = 0, totp_last_step = NULL WHERE id = $1 AND totp_enabled = 0")
         .bind(user_id)

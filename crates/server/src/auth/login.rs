@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use atomik_storage::{StorageError, sessions, throttle, users};
 
 use crate::AppState;
-use crate::auth::{password, tokens, totp};
+use crate::auth::{password, tokens, totp, totp_store};
 
 pub enum LoginOutcome {
     /// A full session: set this cookie value.
@@ -125,9 +125,12 @@ pub async fn second_factor(
         return Ok(SecondFactorOutcome::Throttled { retry_after_secs });
     }
     let now = state.now_ms();
-    let accepted = match users::totp_secret(state.db(), user_id).await? {
+    let secret = users::totp_secret(state.db(), user_id)
+        .await?
+        .and_then(|stored| totp_store::open(state, user_id, &stored));
+    let accepted = match secret {
         None => false,
-        Some(secret) => match totp::verify(&secret, code, now / 1000) {
+        Some(secret) => match totp::verify(secret.expose(), code, now / 1000) {
             Some(step) => users::claim_totp_step(state.db(), user_id, step).await?,
             None => {
                 let normalized = totp::normalize_recovery_code(code);

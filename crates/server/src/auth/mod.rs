@@ -5,5 +5,6 @@ pub mod password;
 pub mod session;
 pub mod tokens;
 pub mod totp;
+pub mod totp_store;
 
 pub use session::{AuthVia, Authed};

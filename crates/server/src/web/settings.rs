@@ -146,7 +146,14 @@ pub async fn totp_start(State(state): State<AppState>, WebUser(user): WebUser) -
         return Redirect::to("/settings").into_response();
     }
     let secret = totp::new_secret();
-    if let Err(err) = users::set_pending_totp(state.db(), &user.user.id, &secret).await {
+    let stored = match totp_store::seal(&state, &user.user.id, &secret) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot seal a TOTP secret");
+            return ApiError::internal().into_response();
+        }
+    };
+    if let Err(err) = users::set_pending_totp(state.db(), &user.user.id, &stored).await {
         return ApiError::from(err).into_response();
     }
     let uri = totp::provisioning_uri(&secret, &user.user.email);
@@ -168,7 +175,12 @@ pub async fn totp_confirm(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let secret = match users::totp_secret(state.db(), &user.user.id).await {
-        Ok(Some(s)) if !user.user.totp_enabled => s,
+        Ok(Some(stored)) if !user.user.totp_enabled => {
+            match totp_store::open(&state, &user.user.id, &stored) {
+                Some(s) => s.expose().clone(),
+                None => return Redirect::to("/settings").into_response(),
+            }
+        }
         Ok(_) => return Redirect::to("/settings").into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
