@@ -13,7 +13,7 @@ use atomik_secrets::Secret;
 use atomik_secrets::vault::Vault;
 use atomik_storage::broker_accounts::{self as accounts, AccountStatus, NewAccount};
 use atomik_storage::{Db, users};
-use atomik_testkit::{TestDb, form_in, on_both_databases, test_vault};
+use atomik_testkit::{TestDb, code_in, on_both_databases, press_authorize, test_vault};
 use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
 
 const T0: i64 = 1_790_000_000_000;
@@ -91,31 +91,7 @@ async fn authorize(f: &Fixture) -> Session {
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
     let connector = TradovateOAuth::new(f.config.clone(), clock);
     let start = connector.start("state-1");
-    let http = atomik_testkit::client();
-    let page = http
-        .get(&start.authorize_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, fields) = form_in(&page);
-    let action = if action.starts_with("http") {
-        action
-    } else {
-        format!("{}{}", f.sim.base_url(), action)
-    };
-    let res = http.post(&action).form(&fields).send().await.unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    let code = location
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let code = code_in(&press_authorize(&start.authorize_url, &f.sim.base_url()).await);
     connector
         .exchange_code(&code, start.code_verifier.expose())
         .await

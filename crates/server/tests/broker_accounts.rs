@@ -2,70 +2,24 @@
 //! OAuth against the simulator, the refusals, test, pause, disconnect, and
 //! the canary check — on SQLite and PostgreSQL.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use atomik_broker::{BrokerKind, Clock, Environment, SystemClock};
-use atomik_engine::Brokers;
-use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
 use atomik_testkit::{
-    TestApp, csrf_in, form_in, on_both_databases, signup, spawn_app_on, test_config,
+    TradovateEnv, csrf_in, on_both_databases, press_authorize, signup, tradovate_app,
 };
-use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+use atomik_tradovate::sim;
 
 const PW: &str = "correct horse battery";
 /// Seeded as the OAuth client secret: must never appear in any answer.
 const CANARY: &str = "CANARY-client-secret-5a7e1d";
 
-struct Env {
-    app: TestApp,
-    sim: sim::SimHandle,
-}
-
-async fn env(t: atomik_testkit::TestDb) -> Env {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback = format!(
-        "http://{}/broker-accounts/oauth/tradovate/callback",
-        listener.local_addr().unwrap()
-    );
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut cfg = sim::SimConfig::demo(clock.clone());
-    for c in &mut cfg.clients {
-        c.client_secret = CANARY.to_string();
-        c.redirect_uris = vec![callback.clone()];
-    }
-    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let config = TradovateConfig {
-        rest_url: sim.rest_url(),
-        auth_url: sim.auth_url(),
-        token_url: sim.token_url(),
-        client_id: sim::SimConfig::DEMO_CLIENT_ID.into(),
-        client_secret: Secret::new(CANARY.into()),
-        redirect_uri: callback,
-        request_timeout: Duration::from_secs(5),
-        max_penalty_wait: Duration::from_secs(1),
-    };
-    let mut brokers = Brokers::new();
-    brokers.add(
-        BrokerKind::Tradovate,
-        Environment::Demo,
-        Arc::new(Tradovate::new(config.clone(), clock.clone())),
-    );
-    brokers.add_oauth(
-        BrokerKind::Tradovate,
-        Environment::Demo,
-        Arc::new(TradovateOAuth::new(config, clock.clone())),
-    );
-    let app = spawn_app_on(listener, t, test_config(), brokers, clock).await;
-    Env { app, sim }
+async fn env(t: atomik_testkit::TestDb) -> TradovateEnv {
+    tradovate_app(t, CANARY, Duration::from_secs(5)).await
 }
 
 /// Connect Broker → Tradovate → Demo: returns the broker's authorize URL.
-async fn start_connect(e: &Env, c: &reqwest::Client) -> String {
+async fn start_connect(e: &TradovateEnv, c: &reqwest::Client) -> String {
     let page = c
         .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
         .send()
@@ -85,26 +39,8 @@ async fn start_connect(e: &Env, c: &reqwest::Client) -> String {
     res.headers()["location"].to_str().unwrap().to_string()
 }
 
-/// Press Authorize on the simulator's page: returns the callback URL.
 async fn authorize_at_broker(authorize_url: &str, sim: &sim::SimHandle) -> String {
-    let http = atomik_testkit::client();
-    let page = http
-        .get(authorize_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, fields) = form_in(&page);
-    let action = if action.starts_with("http") {
-        action
-    } else {
-        format!("{}{}", sim.base_url(), action)
-    };
-    let res = http.post(&action).form(&fields).send().await.unwrap();
-    assert_eq!(res.status(), 303, "authorize page redirects back");
-    res.headers()["location"].to_str().unwrap().to_string()
+    press_authorize(authorize_url, &sim.base_url()).await
 }
 
 on_both_databases!(

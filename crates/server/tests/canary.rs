@@ -5,17 +5,14 @@
 //! connect → test → renew → fail → disconnect run.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atomik_broker::{BrokerKind, Clock, Environment, Session, SystemClock};
-use atomik_engine::Brokers;
+use atomik_broker::{Clock, Session, SystemClock};
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
-use atomik_testkit::{csrf_in, form_in, signup, spawn_app_on, test_config};
-use atomik_tradovate::sim::{self, Fault};
-use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+use atomik_testkit::{TradovateEnv, csrf_in, press_authorize, signup, tradovate_app};
+use atomik_tradovate::sim::Fault;
 
 const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
 const PASSWORD: &str = "CANARY-password-horse-battery";
@@ -41,40 +38,8 @@ fn access_token(s: &Session) -> String {
 }
 
 async fn run(t: atomik_testkit::TestDb, logs: Captured) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback = format!(
-        "http://{}/broker-accounts/oauth/tradovate/callback",
-        listener.local_addr().unwrap()
-    );
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut cfg = sim::SimConfig::demo(clock.clone());
-    cfg.clients[0].client_secret = CLIENT_SECRET.into();
-    cfg.clients[0].redirect_uris = vec![callback.clone()];
-    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let config = TradovateConfig {
-        rest_url: sim.rest_url(),
-        auth_url: sim.auth_url(),
-        token_url: sim.token_url(),
-        client_id: sim::SimConfig::DEMO_CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET.into()),
-        redirect_uri: callback,
-        request_timeout: Duration::from_millis(800),
-        max_penalty_wait: Duration::from_secs(1),
-    };
-    let mut brokers = Brokers::new();
-    brokers.add(
-        BrokerKind::Tradovate,
-        Environment::Demo,
-        Arc::new(Tradovate::new(config.clone(), clock.clone())),
-    );
-    brokers.add_oauth(
-        BrokerKind::Tradovate,
-        Environment::Demo,
-        Arc::new(TradovateOAuth::new(config, clock.clone())),
-    );
-    let app = spawn_app_on(listener, t, test_config(), brokers, clock).await;
+    let TradovateEnv { app, sim } =
+        tradovate_app(t, CLIENT_SECRET, Duration::from_millis(800)).await;
 
     let mut bodies: Vec<String> = Vec::new();
     let c = signup(&app, "canary@example.com", PASSWORD).await;
@@ -94,23 +59,7 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
         .await
         .unwrap();
     let authorize = res.headers()["location"].to_str().unwrap().to_string();
-    let http = atomik_testkit::client();
-    let page = http
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, fields) = form_in(&page);
-    let res = http
-        .post(format!("{}{}", sim.base_url(), action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let back = res.headers()["location"].to_str().unwrap().to_string();
+    let back = press_authorize(&authorize, &sim.base_url()).await;
     bodies.push(c.get(&back).send().await.unwrap().text().await.unwrap());
 
     let id: String = sqlx::query_scalar("SELECT id FROM broker_accounts")

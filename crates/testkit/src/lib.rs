@@ -340,3 +340,91 @@ fn html_unescape(s: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
 }
+
+/// Press **Authorize** on a broker simulator's authorization page: returns
+/// the redirect back to the application (with `code` and `state`).
+pub async fn press_authorize(authorize_url: &str, broker_base_url: &str) -> String {
+    let http = client();
+    let page = http
+        .get(authorize_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (action, fields) = form_in(&page);
+    let action = if action.starts_with("http") {
+        action
+    } else {
+        format!("{broker_base_url}{action}")
+    };
+    let res = http.post(&action).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), 303, "the authorization page redirects back");
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The `code` parameter of an OAuth callback URL.
+pub fn code_in(callback: &str) -> String {
+    callback
+        .split("code=")
+        .nth(1)
+        .expect("code")
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The app wired to a Tradovate simulator as its Demo environment, with the
+/// app's real callback registered at the simulator.
+pub struct TradovateEnv {
+    pub app: TestApp,
+    pub sim: atomik_tradovate::sim::SimHandle,
+}
+
+pub async fn tradovate_app(
+    test_db: TestDb,
+    client_secret: &str,
+    request_timeout: std::time::Duration,
+) -> TradovateEnv {
+    use atomik_broker::{BrokerKind, Environment};
+    use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let callback = format!(
+        "http://{}/broker-accounts/oauth/tradovate/callback",
+        listener.local_addr().unwrap()
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut cfg = sim::SimConfig::demo(clock.clone());
+    cfg.clients[0].client_secret = client_secret.to_string();
+    cfg.clients[0].redirect_uris = vec![callback.clone()];
+    let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("start simulator");
+    let config = TradovateConfig {
+        rest_url: sim.rest_url(),
+        auth_url: sim.auth_url(),
+        token_url: sim.token_url(),
+        client_id: sim::SimConfig::DEMO_CLIENT_ID.into(),
+        client_secret: atomik_secrets::Secret::new(client_secret.to_string()),
+        redirect_uri: callback,
+        request_timeout,
+        max_penalty_wait: std::time::Duration::from_secs(1),
+    };
+    let mut brokers = Brokers::new();
+    brokers.add(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(Tradovate::new(config.clone(), clock.clone())),
+    );
+    brokers.add_oauth(
+        BrokerKind::Tradovate,
+        Environment::Demo,
+        Arc::new(TradovateOAuth::new(config, clock.clone())),
+    );
+    let app = spawn_app_on(listener, test_db, test_config(), brokers, clock).await;
+    TradovateEnv { app, sim }
+}

@@ -11,7 +11,7 @@ use atomik_broker::{
     OrderType, Session, Side,
 };
 use atomik_secrets::Secret;
-use atomik_testkit::form_in;
+use atomik_testkit::{code_in, press_authorize};
 use atomik_tradovate::sim::{self, Fault, SimConfig};
 use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
 use rust_decimal::Decimal;
@@ -57,32 +57,9 @@ async fn env() -> Env {
 async fn code(e: &Env) -> (String, String) {
     let connector = TradovateOAuth::new(e.config.clone(), Arc::new(e.clock.clone()));
     let start = connector.start("s1");
-    let http = atomik_testkit::client();
-    let page = http
-        .get(&start.authorize_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, fields) = form_in(&page);
-    let res = http
-        .post(format!("{}{}", e.sim.base_url(), action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let location = press_authorize(&start.authorize_url, &e.sim.base_url()).await;
     assert!(location.starts_with(REDIRECT) && location.contains("state=s1"));
-    let code = location
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let code = code_in(&location);
     (code, start.code_verifier.expose().clone())
 }
 

@@ -13,7 +13,7 @@ use atomik_storage::{sessions, tokens as token_store, users};
 use super::{Nav, render, status_class};
 use crate::AppState;
 use crate::auth::session::WebUser;
-use crate::auth::{AuthVia, Authed, password, tokens, totp};
+use crate::auth::{AuthVia, Authed, password, tokens, totp, totp_store};
 use crate::error::ApiError;
 use crate::summary::{self, format_price, format_time};
 
