@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 
-use atomik_engine::credentials;
+use atomik_engine::{credentials, webhook_keys};
 use atomik_secrets::vault::{KeyRing, Sealed, Vault};
 use atomik_storage::{Db, broker_accounts, oauth_flows, vault_meta};
 
@@ -101,6 +101,17 @@ async fn rewrap_all(vault: &Vault, db: &Db) -> anyhow::Result<()> {
     // Authorizations in flight (minutes-long) are dropped rather than
     // re-wrapped: a user mid-way simply starts Connect Broker again.
     oauth_flows::purge_expired(db, i64::MAX).await?;
+    for name in vault_meta::names(db).await? {
+        if name == vault_meta::KEY_CHECK {
+            continue;
+        }
+        let Some((_, bytes)) = vault_meta::get(db, &name).await? else {
+            continue;
+        };
+        if let Some(new) = vault.rewrap(&Sealed::from_bytes(&bytes)?, &webhook_keys::aad(&name))? {
+            vault_meta::put(db, &name, &new.kek_id, &new.to_bytes()).await?;
+        }
+    }
     println!("re-wrapped {done} credential(s)");
     Ok(())
 }

@@ -108,6 +108,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
     }
     let refresh = RefreshConfig::default();
     let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
+    let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault).await?;
     let state = AppState::new(
         db,
         settings.server.clone(),
@@ -115,6 +116,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
             vault,
             brokers,
             tokens: tokens.clone(),
+            webhook_key,
         },
     );
     Ok(Runtime {

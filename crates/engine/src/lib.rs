@@ -5,6 +5,8 @@
 pub mod credentials;
 pub mod registry;
 pub mod tokens;
+pub mod webhook_keys;
 
 pub use registry::Brokers;
 pub use tokens::{RefreshConfig, TokenError, TokenService};
+pub use webhook_keys::WebhookKey;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod connections;
 pub mod error;
+pub mod hooks;
 mod net;
 pub mod ops;
 mod state;

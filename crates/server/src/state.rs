@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use atomik_engine::{Brokers, TokenService};
+use atomik_engine::{Brokers, TokenService, WebhookKey};
 use atomik_secrets::vault::Vault;
 use atomik_storage::Db;
 
@@ -17,6 +17,7 @@ pub struct Services {
     pub vault: Vault,
     pub brokers: Brokers,
     pub tokens: TokenService,
+    pub webhook_key: WebhookKey,
 }
 
 pub struct Inner {
@@ -57,6 +58,10 @@ impl AppState {
 
     pub fn tokens(&self) -> &TokenService {
         &self.0.services.tokens
+    }
+
+    pub fn webhook_key(&self) -> &WebhookKey {
+        &self.0.services.webhook_key
     }
 
     pub fn dummy_password_hash(&self) -> &str {

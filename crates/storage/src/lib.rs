@@ -14,6 +14,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod vault_meta;
+pub mod webhooks;
 
 pub use db::{Backend, Db, DbConfig};
 pub use error::StorageError;

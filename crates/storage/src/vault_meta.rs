@@ -1,26 +1,66 @@
-//! The vault's key check: a known value sealed once, so start-up can tell a
-//! missing or wrong key from a right one before touching any credential.
+//! Values sealed by the vault and stored by name: the key check (a known
+//! value that proves at start-up the key is the right one) and server-wide
+//! secrets such as the webhook HMAC key.
 
-use crate::{Db, Result};
+use crate::{Db, Result, StorageError};
 
-pub async fn key_check(db: &Db) -> Result<Option<(String, Vec<u8>)>> {
+pub const KEY_CHECK: &str = "key_check";
+
+/// A sealed value by name: its key id and sealed bytes.
+pub async fn get(db: &Db, id: &str) -> Result<Option<(String, Vec<u8>)>> {
     Ok(
-        sqlx::query_as("SELECT kek_id, sealed FROM vault_meta WHERE id = 'key_check'")
+        sqlx::query_as("SELECT kek_id, sealed FROM vault_meta WHERE id = $1")
+            .bind(id)
             .fetch_optional(db.pool())
             .await?,
     )
 }
 
-pub async fn set_key_check(db: &Db, kek_id: &str, sealed: &[u8]) -> Result<()> {
+pub async fn put(db: &Db, id: &str, kek_id: &str, sealed: &[u8]) -> Result<()> {
     sqlx::query(
-        "INSERT INTO vault_meta (id, kek_id, sealed) VALUES ('key_check', $1, $2) \
-         ON CONFLICT (id) DO UPDATE SET kek_id = $1, sealed = $2",
+        "INSERT INTO vault_meta (id, kek_id, sealed) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET kek_id = $2, sealed = $3",
     )
+    .bind(id)
     .bind(kek_id)
     .bind(sealed)
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// Store `id` only if absent; returns what is stored afterwards (the first
+/// writer wins when several instances start together).
+pub async fn put_if_absent(
+    db: &Db,
+    id: &str,
+    kek_id: &str,
+    sealed: &[u8],
+) -> Result<(String, Vec<u8>)> {
+    sqlx::query("INSERT INTO vault_meta (id, kek_id, sealed) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        .bind(id)
+        .bind(kek_id)
+        .bind(sealed)
+        .execute(db.pool())
+        .await?;
+    get(db, id)
+        .await?
+        .ok_or(StorageError::NotFound("vault value"))
+}
+
+/// Every sealed value's name (for key rotation).
+pub async fn names(db: &Db) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM vault_meta ORDER BY id")
+        .fetch_all(db.pool())
+        .await?)
+}
+
+pub async fn key_check(db: &Db) -> Result<Option<(String, Vec<u8>)>> {
+    get(db, KEY_CHECK).await
+}
+
+pub async fn set_key_check(db: &Db, kek_id: &str, sealed: &[u8]) -> Result<()> {
+    put(db, KEY_CHECK, kek_id, sealed).await
 }
 
 /// Whether any sealed data exists (a missing key is then fatal, not fresh).

@@ -208,10 +208,14 @@ pub async fn spawn_app_on(
         clock,
         RefreshConfig::default(),
     );
+    let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault)
+        .await
+        .expect("webhook key");
     let services = Services {
         vault: vault.clone(),
         brokers,
         tokens: tokens.clone(),
+        webhook_key,
     };
     let state = AppState::new(db.clone(), config, services);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -5,8 +5,9 @@ pub mod admin;
 pub mod broker_accounts;
 pub mod me;
 pub mod tokens;
+pub mod webhooks;
 
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -32,6 +33,12 @@ pub fn routes() -> Router<AppState> {
             post(broker_accounts::disconnect),
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route("/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/webhooks/{id}/pause", post(webhooks::pause))
+        .route("/webhooks/{id}/resume", post(webhooks::resume))
+        .route("/webhooks/{id}/allowed-ips", put(webhooks::set_allowed_ips))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .fallback(not_found)
@@ -47,11 +54,12 @@ async fn not_found() -> ApiError {
     paths(
         me::me, me::plans, tokens::list, tokens::create, tokens::delete,
         broker_accounts::list, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
-        broker_accounts::test, admin::list_users, admin::update_user
+        broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
+        webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, admin::list_users, admin::update_user
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "admin"))
+    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "webhooks"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

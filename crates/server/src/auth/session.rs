@@ -28,9 +28,13 @@ pub struct SessionCtx {
     pub row: SessionRow,
 }
 
-/// Paths whose POSTs are authenticated by something other than ambient
-/// cookies (webhook ingress carries its own secret) and so need no CSRF token.
-const CSRF_EXEMPT_PREFIXES: &[&str] = &["/api/v1/webhooks/"];
+/// Webhook ingress (`POST /api/v1/webhooks/{token}`) is authenticated by the
+/// webhook's own secret, not by ambient cookies, so it needs no CSRF token.
+/// Only that exact shape is exempt: management paths below it are not.
+fn csrf_exempt(path: &str) -> bool {
+    path.strip_prefix("/api/v1/webhooks/")
+        .is_some_and(|token| !token.is_empty() && !token.contains('/'))
+}
 
 pub fn session_cookie_name(state: &AppState) -> &'static str {
     if state.config().secure_cookies {
@@ -107,10 +111,7 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
     }
     let path = req.uri().path().to_string();
     let mut req = req;
-    if is_state_changing(req.method())
-        && !CSRF_EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p))
-        && !has_bearer(req.headers())
-    {
+    if is_state_changing(req.method()) && !csrf_exempt(&path) && !has_bearer(req.headers()) {
         let expected = match &session {
             Some(s) => Some(s.row.csrf_token.clone()),
             None => jar
@@ -331,5 +332,19 @@ impl FromRequestParts<AppState> for ClientIp {
             &parts.headers,
             &state.config().trusted_proxies,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csrf_exempt;
+
+    #[test]
+    fn only_webhook_ingress_is_exempt_from_csrf() {
+        assert!(csrf_exempt("/api/v1/webhooks/abc123"));
+        assert!(!csrf_exempt("/api/v1/webhooks/abc123/rotate"));
+        assert!(!csrf_exempt("/api/v1/webhooks/"));
+        assert!(!csrf_exempt("/api/v1/webhooks"));
+        assert!(!csrf_exempt("/api/v1/tokens"));
     }
 }

@@ -4,6 +4,7 @@
 mod auth_pages;
 mod broker_accounts;
 mod settings;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -62,7 +63,12 @@ pub fn routes() -> Router<AppState> {
             post(broker_accounts::disconnect),
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
-        .route("/webhooks", get(webhooks))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/webhooks/{id}/pause", post(webhooks::pause))
+        .route("/webhooks/{id}/resume", post(webhooks::resume))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/webhooks/{id}/allowed-ips", post(webhooks::allowed_ips))
         .route("/strategies", get(strategies))
         .route("/static/{*file}", get(static_file))
 }
@@ -165,15 +171,6 @@ fn section(
             heading: heading.into(),
             body: body.into(),
         },
-    )
-}
-
-async fn webhooks(WebUser(user): WebUser) -> Response {
-    section(
-        &user,
-        "webhooks",
-        "Webhooks",
-        "No webhooks yet. Creating webhooks for TradingView alerts is not available in this build.",
     )
 }
 

@@ -1,0 +1,163 @@
+//! Webhook management shared by the dashboard and the API: create (token and
+//! secret shown once), rotate with overlap, pause/resume, delete, IP allow-list.
+
+use std::net::IpAddr;
+
+use atomik_storage::webhooks::{self, NewWebhook, Webhook};
+
+use crate::AppState;
+use crate::auth::tokens::random_token;
+use crate::error::ApiError;
+
+/// TradingView's published webhook sender addresses (its alerts help page).
+pub const TRADINGVIEW_IPS: &[&str] = &[
+    "52.89.214.238",
+    "34.212.75.30",
+    "54.218.53.128",
+    "52.32.178.7",
+];
+
+/// Default overlap during which a rotated-out secret keeps working.
+pub const DEFAULT_OVERLAP_HOURS: i64 = 24;
+
+/// A webhook's URL (relative to the server).
+pub fn path(w: &Webhook) -> String {
+    format!("/api/v1/webhooks/{}", w.token)
+}
+
+fn check_name(name: &str, description: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "Webhook name must be 1–100 characters.",
+        ));
+    }
+    if description.chars().count() > 500 {
+        return Err(ApiError::unprocessable(
+            "Description must be at most 500 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Create a webhook; returns it and its secret (the only time it is shown).
+pub async fn create(
+    state: &AppState,
+    user_id: &str,
+    name: &str,
+    description: &str,
+) -> Result<(Webhook, String), ApiError> {
+    check_name(name, description)?;
+    let token = random_token("wh_");
+    let secret = random_token("whs_");
+    let digest = state.webhook_key().digest(&secret);
+    let hook = webhooks::create(
+        state.db(),
+        NewWebhook {
+            user_id,
+            name: name.trim(),
+            description: description.trim(),
+            token: &token,
+            secret_digest: &digest,
+        },
+        state.now_ms(),
+    )
+    .await?;
+    Ok((hook, secret))
+}
+
+/// Rotate the secret; the old one keeps working for `overlap_hours`.
+/// Returns the new secret and when the old one stops working.
+pub async fn rotate(
+    state: &AppState,
+    user_id: &str,
+    id: &str,
+    overlap_hours: Option<i64>,
+) -> Result<(String, i64), ApiError> {
+    let hours = overlap_hours.unwrap_or(DEFAULT_OVERLAP_HOURS);
+    if !(0..=24 * 30).contains(&hours) {
+        return Err(ApiError::unprocessable(
+            "overlap_hours must be between 0 and 720.",
+        ));
+    }
+    let secret = random_token("whs_");
+    let now = state.now_ms();
+    let old_until = now + hours * 3_600_000;
+    webhooks::rotate_secret(
+        state.db(),
+        user_id,
+        id,
+        &state.webhook_key().digest(&secret),
+        old_until,
+        now,
+    )
+    .await?;
+    Ok((secret, old_until))
+}
+
+/// Parse an allow-list: IPs or CIDR ranges, comma/space separated, or the
+/// `tradingview` preset. Returns the normalized comma-separated list.
+pub fn parse_allow_list(input: &str) -> Result<String, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in input
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if item.eq_ignore_ascii_case("tradingview") {
+            out.extend(TRADINGVIEW_IPS.iter().map(|s| s.to_string()));
+            continue;
+        }
+        let (addr, bits) = item
+            .split_once('/')
+            .map_or((item, None), |(a, b)| (a, Some(b)));
+        let ip: IpAddr = addr.parse().map_err(|_| {
+            ApiError::unprocessable(format!(
+                "{item:?} is not an IP address or CIDR range (e.g. 52.89.214.238 or 10.0.0.0/8)"
+            ))
+        })?;
+        if let Some(bits) = bits {
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            match bits.parse::<u8>() {
+                Ok(b) if b <= max => {}
+                _ => {
+                    return Err(ApiError::unprocessable(format!(
+                        "{item:?} has an invalid prefix length (0–{max})"
+                    )));
+                }
+            }
+        }
+        out.push(item.to_string());
+    }
+    out.dedup();
+    Ok(out.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_parse_presets_and_refuse_garbage() {
+        assert_eq!(parse_allow_list("").unwrap(), "");
+        assert_eq!(
+            parse_allow_list("tradingview").unwrap(),
+            TRADINGVIEW_IPS.join(",")
+        );
+        assert_eq!(
+            parse_allow_list("10.0.0.0/8, ::1").unwrap(),
+            "10.0.0.0/8,::1"
+        );
+        assert!(
+            parse_allow_list("10.0.0.0/33")
+                .unwrap_err()
+                .message
+                .contains("prefix length")
+        );
+        assert!(
+            parse_allow_list("example.com")
+                .unwrap_err()
+                .message
+                .contains("not an IP address")
+        );
+    }
+}
