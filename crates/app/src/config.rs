@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// Start the built-in broker simulators as the Demo environments [default: true]
     #[arg(long, env = "ATOMIK_DEMO")]
     pub demo: Option<bool>,
+    /// Identical webhook payloads within this many milliseconds are duplicates [default: 1000]
+    #[arg(long, env = "ATOMIK_DUPLICATE_WINDOW_MS")]
+    pub duplicate_window_ms: Option<i64>,
 }
 
 /// The TOML file's shape: the same names as the flags, with underscores.
@@ -86,6 +89,7 @@ pub struct FileConfig {
     pub session_ttl_hours: Option<u64>,
     pub public_url: Option<String>,
     pub demo: Option<bool>,
+    pub duplicate_window_ms: Option<i64>,
     pub vault_key_file: Option<PathBuf>,
     pub tradovate_client_id: Option<String>,
 }
@@ -219,6 +223,11 @@ impl Settings {
                     .or(file.trusted_proxies)
                     .unwrap_or_default(),
                 throttle: defaults.throttle,
+                duplicate_window_ms: serve
+                    .duplicate_window_ms
+                    .or(file.duplicate_window_ms)
+                    .unwrap_or(defaults.duplicate_window_ms)
+                    .max(0),
             },
         })
     }

@@ -15,6 +15,8 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub throttle: ThrottleConfig,
+    /// Identical payloads on one webhook within this window are duplicates.
+    pub duplicate_window_ms: i64,
 }
 
 /// Login throttling: failures allowed per window, per account and per IP.
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
             signup_plan: "starter".into(),
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
+            duplicate_window_ms: crate::ingress::DEFAULT_DUPLICATE_WINDOW_MS,
         }
     }
 }

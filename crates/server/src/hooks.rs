@@ -132,9 +132,60 @@ pub fn parse_allow_list(input: &str) -> Result<String, ApiError> {
     Ok(out.join(","))
 }
 
+/// Is `ip` allowed by `list` (comma-separated IPs / CIDR ranges; empty = any)?
+pub fn ip_allowed(list: &str, ip: IpAddr) -> bool {
+    let entries: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    entries.is_empty() || entries.iter().any(|entry| in_range(entry, ip))
+}
+
+fn in_range(entry: &str, ip: IpAddr) -> bool {
+    let (addr, bits) = entry
+        .split_once('/')
+        .map_or((entry, None), |(a, b)| (a, b.parse::<u32>().ok()));
+    let Ok(net) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_lists_match_addresses_and_ranges() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(ip_allowed("", ip("1.2.3.4")));
+        assert!(ip_allowed("10.0.0.0/8,52.89.214.238", ip("10.200.3.4")));
+        assert!(ip_allowed("10.0.0.0/8,52.89.214.238", ip("52.89.214.238")));
+        assert!(!ip_allowed("10.0.0.0/8,52.89.214.238", ip("11.0.0.1")));
+        assert!(ip_allowed("::1", ip("::1")));
+        assert!(!ip_allowed("127.0.0.1", ip("::1")));
+    }
 
     #[test]
     fn allow_lists_parse_presets_and_refuse_garbage() {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod hooks;
+pub mod ingress;
 mod net;
 pub mod ops;
 mod state;

@@ -24,6 +24,7 @@ pub struct Inner {
     pub db: Db,
     pub config: ServerConfig,
     pub services: Services,
+    pub ingress_limiter: crate::ingress::RateLimiter,
     /// A real Argon2id hash of a random password: verified against when the
     /// account does not exist, so unknown users cost the same time as known ones.
     pub dummy_password_hash: String,
@@ -36,6 +37,7 @@ impl AppState {
             db,
             config,
             services,
+            ingress_limiter: Default::default(),
             dummy_password_hash: dummy,
         }))
     }
@@ -62,6 +64,10 @@ impl AppState {
 
     pub fn webhook_key(&self) -> &WebhookKey {
         &self.0.services.webhook_key
+    }
+
+    pub fn ingress_limiter(&self) -> &crate::ingress::RateLimiter {
+        &self.0.ingress_limiter
     }
 
     pub fn dummy_password_hash(&self) -> &str {

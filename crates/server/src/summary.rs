@@ -81,3 +81,14 @@ pub fn format_time(ms: i64) -> String {
         })
         .unwrap_or_else(|_| "—".into())
 }
+
+/// Milliseconds since the epoch as RFC 3339 (`2026-11-24T03:55:00.123Z`).
+pub fn format_rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

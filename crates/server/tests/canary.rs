@@ -164,6 +164,56 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
             .await
             .unwrap(),
     );
+    // A webhook's secret, sent in the query string and in the body.
+    let created: serde_json::Value = c
+        .post(app.url("/api/v1/webhooks"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "canary"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hook_secret = created["secret"].as_str().unwrap().to_string();
+    let ingress = app.url(created["webhook"]["url_path"].as_str().unwrap());
+    for body in [r#"{"action":"BUY"}"#, r#"{"action":"HOLD"}"#] {
+        let res = c
+            .post(format!("{ingress}?secret={hook_secret}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status() == 202 || res.status() == 422);
+        bodies.push(res.text().await.unwrap());
+    }
+    let in_body = serde_json::json!({"action": "SELL", "secret": hook_secret}).to_string();
+    bodies.push(
+        c.post(&ingress)
+            .body(in_body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    bodies.push(
+        c.get(app.url("/api/v1/webhooks"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let logged: Vec<String> = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 3);
+    bodies.extend(logged);
+    canaries.push(hook_secret);
     bodies.push(
         c.get(app.url("/metrics"))
             .send()

@@ -10,6 +10,7 @@ pub mod oauth_flows;
 pub mod plans;
 pub mod rate_slots;
 pub mod sessions;
+pub mod signals;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -34,7 +34,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/webhooks/{id}",
+            delete(webhooks::delete).post(crate::ingress::receive),
+        )
         .route("/webhooks/{id}/rotate", post(webhooks::rotate))
         .route("/webhooks/{id}/pause", post(webhooks::pause))
         .route("/webhooks/{id}/resume", post(webhooks::resume))

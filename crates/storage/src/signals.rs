@@ -1,0 +1,216 @@
+//! Signals and webhook deliveries. A signal is recorded with its delivery in
+//! one transaction, after the duplicate checks, serialized per webhook so
+//! that concurrent identical deliveries race safely (exactly one accepted).
+
+use crate::{Backend, Db, Result, new_id};
+
+pub struct NewSignal<'a> {
+    pub webhook_id: &'a str,
+    pub user_id: &'a str,
+    /// SHA-256 of the normalized payload (sorted keys, secret removed).
+    pub payload_hash: &'a str,
+    /// The sender's `id` field, if any.
+    pub sender_id: Option<&'a str>,
+    pub action: &'a str,
+    pub comment: Option<&'a str>,
+    pub quantity: Option<String>,
+    pub ticker: Option<&'a str>,
+    pub price: Option<String>,
+}
+
+/// One delivery attempt, as the Logs tab shows it.
+pub struct Delivery<'a> {
+    pub webhook_id: &'a str,
+    pub source_ip: Option<&'a str>,
+    pub status: u16,
+    /// Redacted and size-capped by the caller.
+    pub payload: &'a str,
+    pub reason: &'a str,
+    pub processing_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Accepted {
+        signal_id: String,
+    },
+    /// Same payload within the window, or the same sender `id` within 24 h.
+    Duplicate {
+        original_signal_id: String,
+    },
+}
+
+/// How far back a repeated sender `id` counts as a duplicate.
+pub const SENDER_ID_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+pub async fn record(
+    db: &Db,
+    signal: NewSignal<'_>,
+    delivery: Delivery<'_>,
+    now: i64,
+    window_ms: i64,
+) -> Result<Recorded> {
+    let mut tx = db.begin_write().await?;
+    if db.backend() == Backend::Postgres {
+        // Serialize deliveries per webhook (SQLite's BEGIN IMMEDIATE already does).
+        sqlx::query("SELECT id FROM webhooks WHERE id = $1 FOR UPDATE")
+            .bind(signal.webhook_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut original: Option<String> = None;
+    if let Some(sender) = signal.sender_id {
+        original = sqlx::query_scalar(
+            "SELECT id FROM signals WHERE webhook_id = $1 AND sender_id = $2 AND received_at > $3 \
+             ORDER BY received_at LIMIT 1",
+        )
+        .bind(signal.webhook_id)
+        .bind(sender)
+        .bind(now - SENDER_ID_WINDOW_MS)
+        .fetch_optional(&mut *tx)
+        .await?;
+    }
+    if original.is_none() {
+        original = sqlx::query_scalar(
+            "SELECT id FROM signals WHERE webhook_id = $1 AND payload_hash = $2 AND received_at > $3 \
+             ORDER BY received_at LIMIT 1",
+        )
+        .bind(signal.webhook_id)
+        .bind(signal.payload_hash)
+        .bind(now - window_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+    }
+    let outcome = match original {
+        Some(original_signal_id) => Recorded::Duplicate { original_signal_id },
+        None => {
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO signals (id, webhook_id, user_id, payload_hash, sender_id, action, comment, quantity, \
+                 ticker, price, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&id)
+            .bind(signal.webhook_id)
+            .bind(signal.user_id)
+            .bind(signal.payload_hash)
+            .bind(signal.sender_id)
+            .bind(signal.action)
+            .bind(signal.comment)
+            .bind(signal.quantity)
+            .bind(signal.ticker)
+            .bind(signal.price)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            Recorded::Accepted { signal_id: id }
+        }
+    };
+    let (signal_id, duplicate) = match &outcome {
+        Recorded::Accepted { signal_id } => (signal_id.as_str(), false),
+        Recorded::Duplicate { original_signal_id } => (original_signal_id.as_str(), true),
+    };
+    insert_delivery(&mut tx, &delivery, Some(signal_id), duplicate, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn insert_delivery(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    d: &Delivery<'_>,
+    signal_id: Option<&str>,
+    duplicate: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, received_at, source_ip, status, payload, reason, signal_id, \
+         duplicate, processing_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(d.webhook_id)
+    .bind(now)
+    .bind(d.source_ip)
+    .bind(d.status as i64)
+    .bind(d.payload)
+    .bind(d.reason)
+    .bind(signal_id)
+    .bind(duplicate as i64)
+    .bind(d.processing_us)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Log a refused delivery (no signal recorded).
+pub async fn log_refused(db: &Db, delivery: Delivery<'_>, now: i64) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    insert_delivery(&mut tx, &delivery, None, false, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub received_at: i64,
+    pub source_ip: Option<String>,
+    pub status: i64,
+    pub payload: String,
+    pub reason: String,
+    pub signal_id: Option<String>,
+    pub duplicate: bool,
+    pub processing_us: i64,
+}
+
+/// The newest deliveries of a webhook (the Logs tab).
+pub async fn deliveries(db: &Db, webhook_id: &str, limit: i64) -> Result<Vec<DeliveryRow>> {
+    type Row = (
+        i64,
+        Option<String>,
+        i64,
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT received_at, source_ip, status, payload, reason, signal_id, duplicate, processing_us \
+         FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+    )
+    .bind(webhook_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                received_at,
+                source_ip,
+                status,
+                payload,
+                reason,
+                signal_id,
+                duplicate,
+                processing_us,
+            )| DeliveryRow {
+                received_at,
+                source_ip,
+                status,
+                payload,
+                reason,
+                signal_id,
+                duplicate: duplicate != 0,
+                processing_us,
+            },
+        )
+        .collect())
+}
+
+pub async fn count(db: &Db, webhook_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM signals WHERE webhook_id = $1")
+            .bind(webhook_id)
+            .fetch_one(db.pool())
+            .await?,
+    )
+}
