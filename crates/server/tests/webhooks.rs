@@ -90,5 +90,13 @@ on_both_databases!(
         assert!(again.contains("NQ alerts") && !again.contains(&secret));
         let bad = submit_form(&c, &app, "/webhooks", "/webhooks", &[("name", "  ")]).await;
         assert_eq!(bad.status(), 422);
+        // A delivery shows on the Logs tab, without the secret.
+        let path = element_text(&html, "webhook-url").unwrap();
+        let path = &path[path.find("/api/").unwrap()..];
+        let res = client().post(app.url(&format!("{path}?secret={secret}"))).body(r#"{"action":"HOLD"}"#).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let id: String = sqlx::query_scalar("SELECT id FROM webhooks").fetch_one(app.db.pool()).await.unwrap();
+        let logs = c.get(app.url(&format!("/webhooks/{id}/logs"))).send().await.unwrap().text().await.unwrap();
+        assert!(logs.contains("unknown action") && logs.contains(">422<") && !logs.contains(&secret), "{logs}");
     }
 );

@@ -64,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}/logs", get(webhooks::logs))
         .route("/webhooks/{id}/rotate", post(webhooks::rotate))
         .route("/webhooks/{id}/pause", post(webhooks::pause))
         .route("/webhooks/{id}/resume", post(webhooks::resume))

@@ -263,3 +263,59 @@ pub async fn allowed_ips(
     };
     page(&state, &user, &headers, outcome).await
 }
+
+pub struct LogRow {
+    time: String,
+    ip: String,
+    status: i64,
+    reason: String,
+    duplicate: bool,
+    payload: String,
+    signal: String,
+    processing: String,
+}
+
+#[derive(Template)]
+#[template(path = "webhook_logs.html")]
+struct LogsPage {
+    nav: Option<Nav>,
+    name: String,
+    rows: Vec<LogRow>,
+}
+
+/// The webhook's Logs tab: every delivery, accepted, duplicate or refused.
+pub async fn logs(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let hook = match webhooks::find(state.db(), &user.user.id, &id).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return ApiError::not_found("webhook").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let rows = match atomik_storage::signals::deliveries(state.db(), &hook.id, 200).await {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    render(
+        StatusCode::OK,
+        &LogsPage {
+            nav: Nav::new(&user, "webhooks"),
+            name: hook.name,
+            rows: rows
+                .into_iter()
+                .map(|r| LogRow {
+                    time: summary::format_rfc3339(r.received_at),
+                    ip: r.source_ip.unwrap_or_default(),
+                    status: r.status,
+                    reason: r.reason,
+                    duplicate: r.duplicate,
+                    payload: r.payload,
+                    signal: r.signal_id.unwrap_or_default(),
+                    processing: format!("{:.2} ms", r.processing_us as f64 / 1000.0),
+                })
+                .collect(),
+        },
+    )
+}
