@@ -147,12 +147,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let refresher = tokio::spawn(runtime.tokens.clone().run(stop_rx));
+    let refresher = tokio::spawn(runtime.tokens.clone().run(stop_rx.clone()));
+    let executor = tokio::spawn(runtime.executor.clone().run(stop_rx));
     tokio::spawn(purge_sessions(db.clone()));
     tracing::info!(address = %settings.listen, "atomik is serving the dashboard at http://{}", settings.listen);
     atomik_server::serve(listener, runtime.state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = refresher.await;
+    let _ = executor.await;
     if let Some(sim) = runtime.tradovate_sim {
         sim.shutdown().await;
     }

@@ -22,6 +22,7 @@ const TRADOVATE_TOKEN: &str = "https://live.tradovateapi.com/auth/oauthtoken";
 pub struct Runtime {
     pub state: AppState,
     pub tokens: TokenService,
+    pub executor: atomik_engine::Executor,
     /// The in-process Tradovate simulator serving the Demo environment.
     pub tradovate_sim: Option<sim::SimHandle>,
 }
@@ -109,6 +110,13 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
     let refresh = RefreshConfig::default();
     let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
     let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault).await?;
+    let executor = atomik_engine::Executor::new(
+        db.clone(),
+        brokers.clone(),
+        tokens.clone(),
+        Arc::new(SystemClock),
+        atomik_engine::ExecConfig::default(),
+    );
     let state = AppState::new(
         db,
         settings.server.clone(),
@@ -117,11 +125,13 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
             brokers,
             tokens: tokens.clone(),
             webhook_key,
+            executor_wake: executor.waker(),
         },
     );
     Ok(Runtime {
         state,
         tokens,
+        executor,
         tradovate_sim,
     })
 }

@@ -3,10 +3,12 @@
 //! The engine sees the broker trait only, never a concrete adapter.
 
 pub mod credentials;
+pub mod executor;
 pub mod registry;
 pub mod tokens;
 pub mod webhook_keys;
 
+pub use executor::{ExecConfig, Executor};
 pub use registry::Brokers;
 pub use tokens::{RefreshConfig, TokenError, TokenService};
 pub use webhook_keys::WebhookKey;

@@ -239,11 +239,21 @@ pub async fn receive(
     let delivery = ctx.delivery(StatusCode::ACCEPTED, "accepted");
     let timestamp = crate::summary::format_rfc3339(now);
     match signals::record(state.db(), new, delivery, now, state.config().duplicate_window_ms).await {
-        Ok(Recorded::Accepted { signal_id }) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"status": "accepted", "message": format!("{action} signal recorded"), "signal_id": signal_id, "timestamp": timestamp})),
-        )
-            .into_response(),
+        Ok(Recorded::Accepted { signal_id, intents }) => {
+            if intents > 0 {
+                state.wake_executor();
+            }
+            let message = match intents {
+                0 => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),
+                1 => format!("{action} signal recorded; 1 order queued"),
+                n => format!("{action} signal recorded; {n} orders queued"),
+            };
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"status": "accepted", "message": message, "signal_id": signal_id, "timestamp": timestamp})),
+            )
+                .into_response()
+        }
         Ok(Recorded::Duplicate { original_signal_id }) => (
             StatusCode::ACCEPTED,
             Json(json!({"status": "accepted", "message": "duplicate of an earlier signal; nothing executes", "signal_id": original_signal_id, "timestamp": timestamp, "duplicate": true})),

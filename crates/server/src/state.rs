@@ -18,6 +18,8 @@ pub struct Services {
     pub brokers: Brokers,
     pub tokens: TokenService,
     pub webhook_key: WebhookKey,
+    /// Wakes the execution service when a signal brings new intents.
+    pub executor_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub struct Inner {
@@ -60,6 +62,10 @@ impl AppState {
 
     pub fn tokens(&self) -> &TokenService {
         &self.0.services.tokens
+    }
+
+    pub fn wake_executor(&self) {
+        self.0.services.executor_wake.notify_one();
     }
 
     pub fn webhook_key(&self) -> &WebhookKey {

@@ -6,6 +6,7 @@
 pub mod broker_accounts;
 mod db;
 mod error;
+pub mod execution;
 pub mod oauth_flows;
 pub mod plans;
 pub mod rate_slots;

@@ -31,13 +31,10 @@ pub struct Delivery<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
-    Accepted {
-        signal_id: String,
-    },
+    /// Recorded with one order intent per target account.
+    Accepted { signal_id: String, intents: usize },
     /// Same payload within the window, or the same sender `id` within 24 h.
-    Duplicate {
-        original_signal_id: String,
-    },
+    Duplicate { original_signal_id: String },
 }
 
 /// How far back a repeated sender `id` counts as a duplicate.
@@ -102,11 +99,16 @@ pub async fn record(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            Recorded::Accepted { signal_id: id }
+            let intents =
+                crate::execution::create_intents(&mut tx, signal.webhook_id, &id, now).await?;
+            Recorded::Accepted {
+                signal_id: id,
+                intents,
+            }
         }
     };
     let (signal_id, duplicate) = match &outcome {
-        Recorded::Accepted { signal_id } => (signal_id.as_str(), false),
+        Recorded::Accepted { signal_id, .. } => (signal_id.as_str(), false),
         Recorded::Duplicate { original_signal_id } => (original_signal_id.as_str(), true),
     };
     insert_delivery(&mut tx, &delivery, Some(signal_id), duplicate, now).await?;

@@ -144,6 +144,8 @@ pub struct TestApp {
     pub test_db: TestDb,
     pub vault: Vault,
     pub tokens: TokenService,
+    pub executor: atomik_engine::Executor,
+    _stop_executor: tokio::sync::watch::Sender<bool>,
     _vault_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -205,18 +207,28 @@ pub async fn spawn_app_on(
         db.clone(),
         vault.clone(),
         brokers.clone(),
-        clock,
+        clock.clone(),
         RefreshConfig::default(),
     );
     let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault)
         .await
         .expect("webhook key");
+    let executor = atomik_engine::Executor::new(
+        db.clone(),
+        brokers.clone(),
+        tokens.clone(),
+        clock,
+        atomik_engine::ExecConfig::default(),
+    );
     let services = Services {
         vault: vault.clone(),
         brokers,
         tokens: tokens.clone(),
         webhook_key,
+        executor_wake: executor.waker(),
     };
+    let (stop_executor, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(executor.clone().run(stop_rx));
     let state = AppState::new(db.clone(), config, services);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -231,6 +243,8 @@ pub async fn spawn_app_on(
         test_db,
         vault,
         tokens,
+        executor,
+        _stop_executor: stop_executor,
         _vault_dir: vault_dir,
         shutdown: Some(tx),
     }

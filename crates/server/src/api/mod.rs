@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod broker_accounts;
 pub mod me;
+pub mod strategies;
 pub mod tokens;
 pub mod webhooks;
 
@@ -42,6 +43,12 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{id}/pause", post(webhooks::pause))
         .route("/webhooks/{id}/resume", post(webhooks::resume))
         .route("/webhooks/{id}/allowed-ips", put(webhooks::set_allowed_ips))
+        .route(
+            "/strategies",
+            get(strategies::list).post(strategies::create),
+        )
+        .route("/strategies/{id}/{state}", post(strategies::set_active))
+        .route("/kill-switch", post(strategies::kill_switch))
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .fallback(not_found)
@@ -58,11 +65,12 @@ async fn not_found() -> ApiError {
         me::me, me::plans, tokens::list, tokens::create, tokens::delete,
         broker_accounts::list, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
-        webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, admin::list_users, admin::update_user
+        webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, strategies::list, strategies::create,
+        strategies::set_active, strategies::kill_switch, admin::list_users, admin::update_user
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "webhooks"), (name = "admin"))
+    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "webhooks"), (name = "strategies"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

@@ -1,0 +1,557 @@
+//! The execution service: turns order intents into broker orders.
+//!
+//! Per account, intents run strictly in order and one at a time, under an
+//! execution lease that holds across instances; accounts run in parallel, so
+//! one account's failure or slowness never delays another. Every intent is
+//! marked `sending` before the network call. A lost answer (`Ambiguous`) is
+//! settled only by looking the order up by its client order id — never by a
+//! blind resend; an intent found `sending` after a crash is settled the same
+//! way. Exits are sized on the account's own position as the broker reports
+//! it (the tracked position is reconciled and a difference logged).
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use atomik_broker::{
+    AccountRef, BrokerError, BrokerKind, Clock, OrderRequest, OrderState, OrderType, Side,
+};
+use atomik_domain::signal::{Action, Intent as SignalIntent, parse_comment};
+use atomik_domain::sizing::{self, Decision, QuantitySource, Sizing};
+use atomik_storage::broker_accounts as accounts;
+use atomik_storage::execution::{self, Intent};
+use atomik_storage::{Db, StorageError};
+use rust_decimal::Decimal;
+use tokio::sync::Notify;
+
+use crate::{Brokers, TokenService};
+
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// How long an account's execution lease lasts without renewal.
+    pub lease: Duration,
+    /// Fallback polling when no wake-up arrives (other instances' signals).
+    pub poll: Duration,
+    /// After an ambiguous outcome, how long to wait before trusting a
+    /// "not found" from the broker's lookup.
+    pub resolve_grace: Duration,
+    /// Attempts before a never-sent intent is given up as failed.
+    pub max_attempts: i64,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(200),
+            resolve_grace: Duration::from_secs(2),
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Executor {
+    db: Db,
+    brokers: Brokers,
+    tokens: TokenService,
+    clock: Arc<dyn Clock>,
+    config: ExecConfig,
+    instance: String,
+    wake: Arc<Notify>,
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+impl Executor {
+    pub fn new(
+        db: Db,
+        brokers: Brokers,
+        tokens: TokenService,
+        clock: Arc<dyn Clock>,
+        config: ExecConfig,
+    ) -> Self {
+        Executor {
+            db,
+            brokers,
+            tokens,
+            clock,
+            config,
+            instance: format!("exec-{}", uuid::Uuid::new_v4().simple()),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the executor at once (after a signal is recorded).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Until `shutdown`: a pass on every wake-up, and at least every `poll`.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(err) = self.run_once().await {
+                tracing::error!(error = %err, "execution pass failed");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+
+    /// One pass: every account with work, in parallel. Returns intents advanced.
+    pub async fn run_once(&self) -> Result<usize, StorageError> {
+        let accounts = execution::accounts_with_work(&self.db, self.now()).await?;
+        let mut set = tokio::task::JoinSet::new();
+        for account_id in accounts {
+            let me = self.clone();
+            set.spawn(async move { me.drain_account(&account_id).await });
+        }
+        let mut advanced = 0;
+        while let Some(result) = set.join_next().await {
+            match result {
+                Ok(Ok(n)) => advanced += n,
+                Ok(Err(e)) => tracing::error!(error = %e, "account execution failed"),
+                Err(e) => tracing::error!(error = %e, "account execution task panicked"),
+            }
+        }
+        Ok(advanced)
+    }
+
+    async fn drain_account(&self, account_id: &str) -> Result<usize, StorageError> {
+        let owner = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
+        let now = self.now();
+        if !execution::try_exec_lease(
+            &self.db,
+            account_id,
+            &owner,
+            now,
+            now + ms(self.config.lease),
+        )
+        .await?
+        {
+            return Ok(0);
+        }
+        let mut advanced = 0;
+        let result = async {
+            while let Some(intent) = execution::next_intent(&self.db, account_id).await? {
+                if intent.not_before > self.now() {
+                    break;
+                }
+                let done = match intent.status.as_str() {
+                    "pending" => self.execute(&intent).await?,
+                    _ => self.resolve(&intent).await?,
+                };
+                advanced += 1;
+                if !done {
+                    break;
+                }
+                let now = self.now();
+                execution::try_exec_lease(
+                    &self.db,
+                    account_id,
+                    &owner,
+                    now,
+                    now + ms(self.config.lease),
+                )
+                .await?;
+            }
+            Ok::<_, StorageError>(())
+        }
+        .await;
+        execution::release_exec_lease(&self.db, account_id, &owner).await?;
+        result.map(|_| advanced)
+    }
+
+    async fn finish(&self, i: &Intent, status: &str, reason: &str) -> Result<bool, StorageError> {
+        execution::mark(
+            &self.db,
+            &i.id,
+            status,
+            Some(reason),
+            None,
+            None,
+            self.now(),
+        )
+        .await?;
+        tracing::info!(intent = %i.id, account = %i.account_id, status, reason, "intent finished");
+        Ok(true)
+    }
+
+    /// Not sent: back off, or give up after `max_attempts`.
+    async fn not_sent(
+        &self,
+        i: &Intent,
+        reason: &str,
+        wait: Duration,
+    ) -> Result<bool, StorageError> {
+        if i.attempts >= self.config.max_attempts {
+            return self
+                .finish(
+                    i,
+                    "failed",
+                    &format!("gave up after {} attempts: {reason}", i.attempts),
+                )
+                .await;
+        }
+        execution::retry_later(&self.db, &i.id, reason, self.now() + ms(wait), self.now()).await?;
+        Ok(false)
+    }
+
+    /// Execute a pending intent. Returns whether it is final (the account may
+    /// move on to its next intent).
+    async fn execute(&self, i: &Intent) -> Result<bool, StorageError> {
+        if let Some(scope) = execution::kill_switch_for(&self.db, &i.user_id, &i.account_id).await?
+        {
+            return self
+                .finish(
+                    i,
+                    "skipped",
+                    &format!("kill switch engaged ({scope}): no order sent"),
+                )
+                .await;
+        }
+        let Some(account) = accounts::get(&self.db, &i.account_id).await? else {
+            return self
+                .finish(i, "skipped", "the account no longer exists")
+                .await;
+        };
+        if !account.is_active() {
+            return self
+                .finish(i, "skipped", "the account is paused or disconnected")
+                .await;
+        }
+        let Some(broker) = self.brokers.for_keys(&account.broker, &account.environment) else {
+            return self
+                .finish(
+                    i,
+                    "failed",
+                    "no adapter is configured for this broker environment",
+                )
+                .await;
+        };
+        let session = match self.tokens.session_for(&account.id).await {
+            Ok(s) => s,
+            Err(e) => {
+                return self
+                    .not_sent(
+                        i,
+                        &format!("no usable session: {e}"),
+                        Duration::from_secs(2),
+                    )
+                    .await;
+            }
+        };
+        let aref = AccountRef {
+            id: account.broker_account_id.clone(),
+            name: account.broker_account_name.clone(),
+        };
+        let instrument = match broker
+            .resolve_instrument(&session, &i.strategy.instrument)
+            .await
+        {
+            Ok(x) => x,
+            Err(BrokerError::Rejected { reason, .. }) => {
+                return self.finish(i, "rejected", &reason).await;
+            }
+            Err(e) => {
+                return self
+                    .not_sent(i, &e.to_string(), Duration::from_secs(1))
+                    .await;
+            }
+        };
+        let position = match broker.positions(&session, &aref).await {
+            Ok(list) => list
+                .into_iter()
+                .find(|p| p.symbol == instrument.symbol)
+                .map(|p| p.quantity)
+                .unwrap_or(Decimal::ZERO),
+            Err(e) => {
+                return self
+                    .not_sent(
+                        i,
+                        &format!("cannot read the position: {e}"),
+                        Duration::from_secs(1),
+                    )
+                    .await;
+            }
+        };
+        self.reconcile(&account.id, &instrument.symbol, position)
+            .await?;
+        let decision = match size(i, position, can_short(&account.broker)) {
+            Ok(d) => d,
+            Err(reason) => return self.finish(i, "rejected", &reason).await,
+        };
+        let (side, quantity) = match decision {
+            Decision::Skip(reason) => return self.finish(i, "skipped", &reason.to_string()).await,
+            Decision::Order { side, quantity, .. } => (side, quantity),
+        };
+        let side_text = side_key(side);
+        execution::mark_sending(
+            &self.db,
+            &i.id,
+            &instrument.symbol,
+            side_text,
+            &quantity.to_string(),
+            self.now(),
+        )
+        .await?;
+        let started = Instant::now();
+        let request = OrderRequest {
+            client_order_id: i.client_order_id.clone(),
+            instrument: instrument.clone(),
+            side,
+            quantity,
+            order_type: OrderType::Market,
+        };
+        match broker.place_order(&session, &aref, &request).await {
+            Ok(ack) => {
+                let latency = started.elapsed().as_micros() as i64;
+                execution::mark(
+                    &self.db,
+                    &i.id,
+                    "accepted",
+                    Some("accepted by the broker"),
+                    Some(&ack.broker_order_id),
+                    Some(latency),
+                    self.now(),
+                )
+                .await?;
+                self.apply_fill(&account.id, &instrument.symbol, position, side, quantity)
+                    .await?;
+                Ok(true)
+            }
+            Err(BrokerError::Rejected { reason, .. }) => self.finish(i, "rejected", &reason).await,
+            Err(BrokerError::Ambiguous(reason)) => {
+                execution::mark(
+                    &self.db,
+                    &i.id,
+                    "ambiguous",
+                    Some(&reason),
+                    None,
+                    None,
+                    self.now(),
+                )
+                .await?;
+                Ok(false)
+            }
+            Err(BrokerError::NeedsAttention(msg)) => {
+                accounts::pause_with_error(&self.db, &account.id, &msg, self.now()).await?;
+                self.finish(i, "failed", &msg).await
+            }
+            Err(BrokerError::RateLimited {
+                retry_after,
+                reason,
+            }) => self.not_sent(i, &reason, retry_after).await,
+            Err(e @ (BrokerError::NotSent(_) | BrokerError::AuthExpired(_))) => {
+                self.not_sent(i, &e.to_string(), Duration::from_millis(500))
+                    .await
+            }
+            Err(e @ BrokerError::Misconfigured(_)) => {
+                self.finish(i, "failed", &e.to_string()).await
+            }
+        }
+    }
+
+    /// Settle a `sending` or `ambiguous` intent by looking the order up.
+    async fn resolve(&self, i: &Intent) -> Result<bool, StorageError> {
+        let Some(account) = accounts::get(&self.db, &i.account_id).await? else {
+            return self
+                .finish(i, "failed", "the account no longer exists; outcome unknown")
+                .await;
+        };
+        let Some(broker) = self.brokers.for_keys(&account.broker, &account.environment) else {
+            return self
+                .finish(i, "failed", "no adapter is configured; outcome unknown")
+                .await;
+        };
+        let retry =
+            |wait: Duration| execution::defer(&self.db, &i.id, self.now() + ms(wait), self.now());
+        let session = match self.tokens.session_for(&account.id).await {
+            Ok(s) => s,
+            Err(_) => {
+                retry(Duration::from_secs(2)).await?;
+                return Ok(false);
+            }
+        };
+        let aref = AccountRef {
+            id: account.broker_account_id.clone(),
+            name: account.broker_account_name.clone(),
+        };
+        match broker
+            .order_by_client_id(&session, &aref, &i.client_order_id)
+            .await
+        {
+            Ok(Some(report)) => {
+                let (status, reason) = match report.state {
+                    OrderState::Rejected => (
+                        "rejected",
+                        report.reason.clone().unwrap_or_else(|| "rejected".into()),
+                    ),
+                    _ => (
+                        "accepted",
+                        "found at the broker after an unknown outcome".to_string(),
+                    ),
+                };
+                execution::mark(
+                    &self.db,
+                    &i.id,
+                    status,
+                    Some(&reason),
+                    Some(&report.broker_order_id),
+                    None,
+                    self.now(),
+                )
+                .await?;
+                if status == "accepted"
+                    && let (Some(symbol), Some(side), Some(qty)) =
+                        (&i.instrument, &i.side, &i.quantity)
+                {
+                    let before = execution::position(&self.db, &account.id, symbol)
+                        .await?
+                        .and_then(|q| Decimal::from_str(&q).ok())
+                        .unwrap_or(Decimal::ZERO);
+                    let side = if side == "buy" { Side::Buy } else { Side::Sell };
+                    self.apply_fill(
+                        &account.id,
+                        symbol,
+                        before,
+                        side,
+                        Decimal::from_str(qty).unwrap_or_default(),
+                    )
+                    .await?;
+                }
+                Ok(true)
+            }
+            Ok(None) if self.now() - i.updated_at < ms(self.config.resolve_grace) => {
+                retry(self.config.resolve_grace).await?;
+                Ok(false)
+            }
+            Ok(None) => {
+                // The broker has no such order: it was never placed. Safe to
+                // send again with the same client order id.
+                execution::retry_later(
+                    &self.db,
+                    &i.id,
+                    "not placed at the broker; sending again",
+                    0,
+                    self.now(),
+                )
+                .await?;
+                Ok(false)
+            }
+            Err(e) => {
+                tracing::warn!(intent = %i.id, error = %e, "lookup by client order id failed; will retry");
+                retry(Duration::from_secs(1)).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Compare the broker's position with the tracked one; the broker wins.
+    async fn reconcile(
+        &self,
+        account_id: &str,
+        symbol: &str,
+        broker: Decimal,
+    ) -> Result<(), StorageError> {
+        let tracked = execution::position(&self.db, account_id, symbol)
+            .await?
+            .and_then(|q| Decimal::from_str(&q).ok());
+        if let Some(tracked) = tracked
+            && tracked != broker
+        {
+            tracing::warn!(account = %account_id, symbol, %tracked, %broker, "tracked position differs from the broker's; using the broker's");
+        }
+        if tracked != Some(broker) {
+            execution::set_position(
+                &self.db,
+                account_id,
+                symbol,
+                &broker.to_string(),
+                self.now(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_fill(
+        &self,
+        account_id: &str,
+        symbol: &str,
+        before: Decimal,
+        side: Side,
+        qty: Decimal,
+    ) -> Result<(), StorageError> {
+        let after = match side {
+            Side::Buy => before + qty,
+            Side::Sell => before - qty,
+        };
+        execution::set_position(&self.db, account_id, symbol, &after.to_string(), self.now()).await
+    }
+}
+
+fn side_key(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// Futures (Tradovate, IB) can short; spot crypto and prediction markets cannot.
+fn can_short(broker: &str) -> bool {
+    matches!(
+        BrokerKind::parse(broker),
+        Some(BrokerKind::Tradovate | BrokerKind::InteractiveBrokers)
+    )
+}
+
+/// The sizing decision for an intent on `position`.
+fn size(i: &Intent, position: Decimal, can_short: bool) -> Result<Decision, String> {
+    let bad = |what: &str| format!("strategy misconfigured: {what}");
+    let action = match i.action.as_str() {
+        "BUY" => Action::Buy,
+        "SELL" => Action::Sell,
+        "EXIT" => Action::Exit,
+        other => return Err(format!("unknown action {other}")),
+    };
+    let intent = match &i.comment {
+        Some(c) => parse_comment(c).map_err(|e| e.to_string())?,
+        None => SignalIntent::Default,
+    };
+    let strategy_qty = Decimal::from_str(&i.strategy.quantity).map_err(|_| bad("quantity"))?;
+    let source = if i.strategy.quantity_from_alert {
+        QuantitySource::FromAlert {
+            cap: Decimal::from_str(&i.strategy.max_per_signal)
+                .map_err(|_| bad("max per signal"))?,
+        }
+    } else {
+        QuantitySource::Fixed
+    };
+    let alert_qty = i
+        .alert_quantity
+        .as_deref()
+        .and_then(|q| Decimal::from_str(q).ok());
+    let max_position = match &i.strategy.max_position {
+        Some(m) => Some(Decimal::from_str(m).map_err(|_| bad("max position"))?),
+        None => None,
+    };
+    Ok(sizing::decide(&Sizing {
+        action,
+        intent,
+        position,
+        quantity: sizing::order_quantity(strategy_qty, source, alert_qty),
+        max_position,
+        can_short,
+        step: Decimal::ONE,
+    }))
+}

@@ -1,0 +1,197 @@
+//! Signals to orders over real HTTP against the Tradovate simulator, on
+//! SQLite and PostgreSQL: sizing on the account's own position, the kill
+//! switch, and exactly-once under broker faults.
+
+use std::time::{Duration, Instant};
+
+use atomik_storage::execution;
+use atomik_testkit::{
+    TradovateEnv, csrf_in, on_both_databases, press_authorize, signup, tradovate_app,
+};
+use atomik_tradovate::sim::Fault;
+use serde_json::{Value, json};
+
+struct Trader {
+    c: reqwest::Client,
+    csrf: String,
+    account_id: String,
+    hook_url: String,
+    secret: String,
+}
+
+/// Sign up, connect the demo account, create a webhook and a strategy.
+async fn trader(e: &TradovateEnv, quantity: &str) -> Trader {
+    let c = signup(&e.app, "exec@example.com", "correct horse battery").await;
+    let page = c
+        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = c
+        .post(e.app.url("/broker-accounts/connect/tradovate"))
+        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
+        .send()
+        .await
+        .unwrap();
+    let back = press_authorize(
+        res.headers()["location"].to_str().unwrap(),
+        &e.sim.base_url(),
+    )
+    .await;
+    assert_eq!(c.get(&back).send().await.unwrap().status(), 200);
+    let csrf = csrf_in(
+        &c.get(e.app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let accounts: Value = c
+        .get(e.app.url("/api/v1/broker-accounts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account_id = accounts[0]["id"].as_str().unwrap().to_string();
+    let hook: Value = c
+        .post(e.app.url("/api/v1/webhooks"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "NQ"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = c
+        .post(e.app.url("/api/v1/strategies"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": account_id, "name": "MNQ trend",
+                      "instrument": "MNQ1!", "quantity": quantity}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    Trader {
+        hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
+        secret: hook["secret"].as_str().unwrap().to_string(),
+        c,
+        csrf,
+        account_id,
+    }
+}
+
+/// Send a signal; wait until its intents are final; return them.
+async fn signal(e: &TradovateEnv, t: &Trader, payload: Value) -> Vec<execution::IntentView> {
+    let res = loop {
+        let res = atomik_testkit::client()
+            .post(format!("{}?secret={}", t.hook_url, t.secret))
+            .json(&payload)
+            .send()
+            .await
+            .unwrap();
+        if res.status() != 429 {
+            break res;
+        }
+        // Over 10 signals per second: wait as told.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    let signal_id = body["signal_id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let intents = execution::intents_of_signal(&e.app.db, &signal_id)
+            .await
+            .unwrap();
+        if intents
+            .iter()
+            .all(|i| !matches!(i.status.as_str(), "pending" | "sending" | "ambiguous"))
+        {
+            return intents;
+        }
+        assert!(Instant::now() < deadline, "intents still open: {intents:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn position(e: &TradovateEnv) -> i64 {
+    e.sim.positions(5001).iter().map(|p| p.net_pos).sum()
+}
+
+on_both_databases!(
+    async fn signals_become_orders_sized_on_the_account_position(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "7").await;
+        let open = signal(&e, &t, json!({"action": "BUY", "ticker": "MNQ1!"})).await;
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].status, "accepted", "{:?}", open[0]);
+        assert_eq!((open[0].instrument.as_deref(), open[0].side.as_deref(), open[0].quantity.as_deref()), (Some("MNQZ6"), Some("buy"), Some("7")));
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 1);
+        assert_eq!(ledger[0].cl_ord_id, open[0].client_order_id, "the order carries the intent's client order id");
+        assert_eq!(position(&e), 7);
+        // 7 long + SELL EXIT_50 → sell 4.
+        let half = signal(&e, &t, json!({"action": "SELL", "comment": "EXIT_50"})).await;
+        assert_eq!(half[0].quantity.as_deref(), Some("4"));
+        assert_eq!(position(&e), 3);
+        let exit = signal(&e, &t, json!({"action": "EXIT"})).await;
+        assert_eq!((exit[0].side.as_deref(), exit[0].quantity.as_deref()), (Some("sell"), Some("3")));
+        assert_eq!(position(&e), 0);
+        let flat = signal(&e, &t, json!({"action": "EXIT", "id": "again"})).await;
+        assert_eq!((flat[0].status.as_str(), flat[0].reason.as_deref()), ("skipped", Some("no position to exit")));
+        // Kill switch on the account: nothing leaves; released: trading resumes.
+        let ks = |engaged: bool| {
+            let (c, csrf, url, account) = (t.c.clone(), t.csrf.clone(), e.app.url("/api/v1/kill-switch"), t.account_id.clone());
+            async move {
+                let res = c.post(url).header("x-csrf-token", csrf).json(&json!({"engaged": engaged, "account_id": account})).send().await.unwrap();
+                assert_eq!(res.status(), 204);
+            }
+        };
+        ks(true).await;
+        let killed = signal(&e, &t, json!({"action": "BUY", "id": "k1"})).await;
+        assert_eq!(killed[0].status, "skipped");
+        assert!(killed[0].reason.as_deref().unwrap().starts_with("kill switch engaged"));
+        ks(false).await;
+        let resumed = signal(&e, &t, json!({"action": "BUY", "id": "k2"})).await;
+        assert_eq!(resumed[0].status, "accepted");
+        assert_eq!(e.sim.orders().len(), 4, "open, half, exit, resumed");
+    }
+);
+
+on_both_databases!(
+    /// Lost answers after execution, errors before execution and dropped
+    /// connections: every intent ends with exactly one order at the broker.
+    async fn broker_faults_lose_nothing_and_duplicate_nothing(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "1").await;
+        for i in 0..12 {
+            let fault = match i % 3 {
+                0 => Fault::ServerErrorAfter,
+                1 => Fault::DropAfter,
+                _ => Fault::ServerErrorBefore,
+            };
+            e.sim.faults().fail_next(1, fault);
+        }
+        let mut client_ids = Vec::new();
+        for n in 0..24 {
+            let intents = signal(&e, &t, json!({"action": "BUY", "id": format!("s{n}")})).await;
+            assert_eq!(intents[0].status, "accepted", "{:?}", intents[0]);
+            client_ids.push(intents[0].client_order_id.clone());
+        }
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 24, "no lost and no duplicate orders");
+        let mut seen: Vec<String> = ledger.iter().map(|o| o.cl_ord_id.clone()).collect();
+        seen.sort();
+        client_ids.sort();
+        assert_eq!(seen, client_ids);
+        assert_eq!(position(&e), 24);
+    }
+);

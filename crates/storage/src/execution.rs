@@ -1,0 +1,497 @@
+//! Strategies, order intents, tracked positions and kill switches: the
+//! durable state of turning signals into orders.
+//!
+//! An intent moves `pending` → `sending` (written before any network call)
+//! → `accepted` | `rejected` | `skipped` | `failed`; a lost answer makes it
+//! `ambiguous`, settled only by looking the order up by its client order id.
+//! Per account, intents execute strictly in order, one at a time, under an
+//! execution lease that holds across instances.
+
+use atomik_domain::Resource;
+use sqlx::Row;
+
+use crate::{Db, Result, StorageError, new_id, plans};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strategy {
+    pub id: String,
+    pub user_id: String,
+    pub webhook_id: Option<String>,
+    pub broker_account_id: String,
+    pub name: String,
+    pub instrument: String,
+    pub quantity: String,
+    pub quantity_from_alert: bool,
+    pub max_per_signal: String,
+    pub max_position: Option<String>,
+    pub active: bool,
+}
+
+const STRATEGY_COLUMNS: &str = "id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
+     quantity_from_alert, max_per_signal, max_position, active";
+
+fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
+    Ok(Strategy {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        broker_account_id: row.try_get("broker_account_id")?,
+        name: row.try_get("name")?,
+        instrument: row.try_get("instrument")?,
+        quantity: row.try_get("quantity")?,
+        quantity_from_alert: row.try_get::<i64, _>("quantity_from_alert")? != 0,
+        max_per_signal: row.try_get("max_per_signal")?,
+        max_position: row.try_get("max_position")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+pub struct NewStrategy<'a> {
+    pub user_id: &'a str,
+    pub webhook_id: &'a str,
+    pub broker_account_id: &'a str,
+    pub name: &'a str,
+    pub instrument: &'a str,
+    pub quantity: &'a str,
+    pub quantity_from_alert: bool,
+    pub max_per_signal: &'a str,
+    pub max_position: Option<&'a str>,
+}
+
+/// Activate a strategy (plan limit on active strategies); the webhook and the
+/// account must be the user's.
+pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<Strategy> {
+    let mut tx = db.begin_write().await?;
+    let owns: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM webhooks WHERE id = $1 AND user_id = $3) \
+              + (SELECT COUNT(*) FROM broker_accounts WHERE id = $2 AND user_id = $3)",
+    )
+    .bind(s.webhook_id)
+    .bind(s.broker_account_id)
+    .bind(s.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if owns != 2 {
+        return Err(StorageError::Invalid(
+            "choose one of your webhooks and one of your broker accounts".into(),
+        ));
+    }
+    plans::reserve_slot(&mut tx, s.user_id, Resource::ActiveStrategies).await?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
+         quantity_from_alert, max_per_signal, max_position, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)",
+    )
+    .bind(&id)
+    .bind(s.user_id)
+    .bind(s.webhook_id)
+    .bind(s.broker_account_id)
+    .bind(s.name)
+    .bind(s.instrument)
+    .bind(s.quantity)
+    .bind(s.quantity_from_alert as i64)
+    .bind(s.max_per_signal)
+    .bind(s.max_position)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    strategy(db, &id)
+        .await?
+        .ok_or(StorageError::NotFound("strategy"))
+}
+
+pub async fn strategy(db: &Db, id: &str) -> Result<Option<Strategy>> {
+    let sql = format!("SELECT {STRATEGY_COLUMNS} FROM strategies WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(strategy_from_row).transpose()
+}
+
+pub async fn strategies(db: &Db, user_id: &str) -> Result<Vec<Strategy>> {
+    let sql = format!(
+        "SELECT {STRATEGY_COLUMNS} FROM strategies WHERE user_id = $1 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(strategy_from_row).collect()
+}
+
+/// Turn a strategy on (takes a slot) or off (frees it).
+pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT active FROM strategies WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let current = current.ok_or(StorageError::NotFound("strategy"))? != 0;
+    if current != active {
+        if active {
+            plans::reserve_slot(&mut tx, user_id, Resource::ActiveStrategies).await?;
+        } else {
+            plans::release_slot(&mut tx, user_id, Resource::ActiveStrategies).await?;
+        }
+        sqlx::query("UPDATE strategies SET active = $3 WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .bind(active as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Create one pending intent per active strategy of `webhook_id` whose
+/// account is active, inside the signal's transaction. Returns the count.
+pub(crate) async fn create_intents(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    webhook_id: &str,
+    signal_id: &str,
+    now: i64,
+) -> Result<usize> {
+    let targets: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
+         JOIN broker_accounts a ON a.id = s.broker_account_id \
+         WHERE s.webhook_id = $1 AND s.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+         ORDER BY s.created_at, s.id",
+    )
+    .bind(webhook_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (strategy_id, account_id, user_id) in &targets {
+        let id = new_id();
+        // Stable for the intent's life; ≤ 36 characters (Binance's limit).
+        let client_order_id = format!(
+            "atk{}",
+            uuid::Uuid::parse_str(&id)
+                .map(|u| u.simple().to_string())
+                .unwrap_or(id.clone())
+        );
+        sqlx::query(
+            "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+        )
+        .bind(&id)
+        .bind(signal_id)
+        .bind(strategy_id)
+        .bind(account_id)
+        .bind(user_id)
+        .bind(&client_order_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(targets.len())
+}
+
+/// An intent with what executing it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub id: String,
+    pub signal_id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub client_order_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub not_before: i64,
+    /// What was (or is being) sent, once `sending`.
+    pub instrument: Option<String>,
+    pub side: Option<String>,
+    pub quantity: Option<String>,
+    pub strategy: Strategy,
+    pub action: String,
+    pub comment: Option<String>,
+    pub alert_quantity: Option<String>,
+}
+
+/// Accounts with unfinished intents that may run now.
+pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT account_id FROM order_intents WHERE status IN ('pending', 'sending', 'ambiguous') \
+         AND not_before <= $1",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// The account's oldest unfinished intent (per-account order).
+pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
+    let row = sqlx::query(
+        "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
+         i.updated_at, i.not_before, i.instrument, i.side, i.quantity, i.strategy_id, g.action, g.comment, g.quantity AS alert_quantity \
+         FROM order_intents i JOIN signals g ON g.id = i.signal_id \
+         WHERE i.account_id = $1 AND i.status IN ('pending', 'sending', 'ambiguous') \
+         ORDER BY i.created_at, i.id LIMIT 1",
+    )
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let strategy_id: String = row.try_get("strategy_id")?;
+    let strategy = strategy(db, &strategy_id)
+        .await?
+        .ok_or(StorageError::NotFound("strategy"))?;
+    Ok(Some(Intent {
+        id: row.try_get("id")?,
+        signal_id: row.try_get("signal_id")?,
+        account_id: row.try_get("account_id")?,
+        user_id: row.try_get("user_id")?,
+        client_order_id: row.try_get("client_order_id")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        not_before: row.try_get("not_before")?,
+        instrument: row.try_get("instrument")?,
+        side: row.try_get("side")?,
+        quantity: row.try_get("quantity")?,
+        strategy,
+        action: row.try_get("action")?,
+        comment: row.try_get("comment")?,
+        alert_quantity: row.try_get("alert_quantity")?,
+    }))
+}
+
+/// Record the order about to be sent, before sending it.
+pub async fn mark_sending(
+    db: &Db,
+    id: &str,
+    instrument: &str,
+    side: &str,
+    quantity: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE order_intents SET status = 'sending', instrument = $2, side = $3, quantity = $4, \
+         attempts = attempts + 1, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(instrument)
+    .bind(side)
+    .bind(quantity)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Move an intent to `status` with `reason` (and the broker's order id).
+pub async fn mark(
+    db: &Db,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+    broker_order_id: Option<&str>,
+    latency_us: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE order_intents SET status = $2, reason = COALESCE($3, reason), \
+         broker_order_id = COALESCE($4, broker_order_id), latency_us = COALESCE($5, latency_us), updated_at = $6 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(reason)
+    .bind(broker_order_id)
+    .bind(latency_us)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Keep the status, look again at `not_before` (e.g. an ambiguous outcome
+/// the broker cannot confirm yet).
+pub async fn defer(db: &Db, id: &str, not_before: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE order_intents SET not_before = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(not_before)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Not sent: try again at `not_before`.
+pub async fn retry_later(db: &Db, id: &str, reason: &str, not_before: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(not_before)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentView {
+    pub account_id: String,
+    pub client_order_id: String,
+    pub status: String,
+    pub instrument: Option<String>,
+    pub side: Option<String>,
+    pub quantity: Option<String>,
+    pub broker_order_id: Option<String>,
+    pub reason: Option<String>,
+    pub latency_us: Option<i64>,
+}
+
+/// The intents of a signal (the Logs tab's per-account outcome).
+pub async fn intents_of_signal(db: &Db, signal_id: &str) -> Result<Vec<IntentView>> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT account_id, client_order_id, status, instrument, side, quantity, broker_order_id, reason, latency_us \
+         FROM order_intents WHERE signal_id = $1 ORDER BY created_at, id",
+    )
+    .bind(signal_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                account_id,
+                client_order_id,
+                status,
+                instrument,
+                side,
+                quantity,
+                broker_order_id,
+                reason,
+                latency_us,
+            )| {
+                IntentView {
+                    account_id,
+                    client_order_id,
+                    status,
+                    instrument,
+                    side,
+                    quantity,
+                    broker_order_id,
+                    reason,
+                    latency_us,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Single executor per account across instances.
+pub async fn try_exec_lease(
+    db: &Db,
+    account_id: &str,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE broker_accounts SET exec_lease_owner = $2, exec_lease_until = $4 \
+         WHERE id = $1 AND (exec_lease_until IS NULL OR exec_lease_until < $3)",
+    )
+    .bind(account_id)
+    .bind(owner)
+    .bind(now)
+    .bind(until)
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn release_exec_lease(db: &Db, account_id: &str, owner: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE broker_accounts SET exec_lease_owner = NULL, exec_lease_until = NULL WHERE id = $1 AND exec_lease_owner = $2",
+    )
+    .bind(account_id)
+    .bind(owner)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The position atomik tracks for an account and instrument.
+pub async fn position(db: &Db, account_id: &str, instrument: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT quantity FROM positions WHERE account_id = $1 AND instrument = $2",
+    )
+    .bind(account_id)
+    .bind(instrument)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+pub async fn set_position(
+    db: &Db,
+    account_id: &str,
+    instrument: &str,
+    quantity: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO positions (account_id, instrument, quantity, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $3, updated_at = $4",
+    )
+    .bind(account_id)
+    .bind(instrument)
+    .bind(quantity)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Kill switch scopes: `global`, `user:<id>`, `account:<id>`.
+pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> Result<()> {
+    if engaged {
+        sqlx::query("INSERT INTO kill_switches (scope, engaged_at) VALUES ($1, $2) ON CONFLICT (scope) DO NOTHING")
+            .bind(scope)
+            .bind(now)
+            .execute(db.pool())
+            .await?;
+    } else {
+        sqlx::query("DELETE FROM kill_switches WHERE scope = $1")
+            .bind(scope)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The first engaged scope among global, the user's and the account's.
+pub async fn kill_switch_for(db: &Db, user_id: &str, account_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT scope FROM kill_switches WHERE scope IN ('global', $1, $2) ORDER BY scope LIMIT 1",
+    )
+    .bind(format!("user:{user_id}"))
+    .bind(format!("account:{account_id}"))
+    .fetch_optional(db.pool())
+    .await?)
+}
