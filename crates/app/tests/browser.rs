@@ -213,6 +213,134 @@ async fn sign_up_and_log_in_through_the_real_pages() {
     if let Ok(png) = b.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("atomik-broker-accounts.png"), png);
     }
+
+    // Webhooks → create; Strategies → activate on the demo account; fire the
+    // webhook with curl; the order shows in the Logs tab and the position on
+    // the account.
+    b.find(Locator::LinkText("Webhooks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("webhook-name"))
+        .await
+        .unwrap()
+        .send_keys("TradingView NQ")
+        .await
+        .unwrap();
+    b.find(Locator::Id("create-webhook"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = b
+        .wait()
+        .for_element(Locator::Id("webhook-url"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = b
+        .find(Locator::Id("webhook-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    b.find(Locator::LinkText("Strategies"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("strategy-name"))
+        .await
+        .unwrap()
+        .send_keys("MNQ trend")
+        .await
+        .unwrap();
+    b.find(Locator::Id("activate-strategy"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert_eq!(
+        notice.text().await.unwrap(),
+        "Strategy MNQ trend is active."
+    );
+    let curl = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            "Content-Type: text/plain",
+            "-d",
+            r#"{"action":"buy","ticker":"MNQ1!"}"#,
+        ])
+        .arg(format!("{url}?secret={secret}"))
+        .output()
+        .expect("curl");
+    let answer = String::from_utf8_lossy(&curl.stdout).to_string();
+    assert!(
+        answer.contains("\"status\":\"accepted\"") && answer.contains("1 order queued"),
+        "{answer}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let outcome = loop {
+        b.find(Locator::LinkText("Webhooks"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.wait()
+            .for_element(Locator::LinkText("Logs"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let table = b
+            .wait()
+            .for_element(Locator::Id("deliveries"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if table.contains("accepted buy 1 MNQZ6") || Instant::now() > deadline {
+            break table;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        outcome.contains("accepted buy 1 MNQZ6") && outcome.contains("broker order"),
+        "{outcome}"
+    );
+    b.find(Locator::LinkText("Broker Accounts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let positions = b
+        .wait()
+        .for_element(Locator::Css("td.positions"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(positions, "MNQZ6 1");
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("atomik-positions.png"), png);
+    }
     b.close().await.unwrap();
     server.kill9();
 }

@@ -468,6 +468,20 @@ pub async fn set_position(
     Ok(())
 }
 
+/// Every tracked position of an account (non-zero).
+pub async fn positions_of(db: &Db, account_id: &str) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT instrument, quantity FROM positions WHERE account_id = $1 ORDER BY instrument",
+    )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, q)| q.parse::<f64>().map(|v| v != 0.0).unwrap_or(true))
+        .collect())
+}
+
 /// Kill switch scopes: `global`, `user:<id>`, `account:<id>`.
 pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> Result<()> {
     if engaged {

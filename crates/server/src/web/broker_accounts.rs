@@ -39,9 +39,10 @@ pub struct AccountRow {
     last_error: Option<String>,
     last_error_at: String,
     renewal: String,
+    positions: String,
 }
 
-fn row(a: &BrokerAccount) -> AccountRow {
+fn row(a: &BrokerAccount, positions: &[(String, String)]) -> AccountRow {
     let broker = BrokerKind::parse(&a.broker)
         .map(|k| k.label())
         .unwrap_or("?")
@@ -76,6 +77,15 @@ fn row(a: &BrokerAccount) -> AccountRow {
         last_error: a.last_error.clone(),
         last_error_at: a.last_error_at.map(format_time).unwrap_or_default(),
         renewal,
+        positions: if positions.is_empty() {
+            "flat".into()
+        } else {
+            positions
+                .iter()
+                .map(|(sym, q)| format!("{sym} {q}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
     }
 }
 
@@ -107,11 +117,18 @@ async fn list_page(
 ) -> Response {
     let loaded = async {
         let list = accounts::list(state.db(), &user.user.id).await?;
+        let mut rows = Vec::with_capacity(list.len());
+        for a in &list {
+            rows.push(row(
+                a,
+                &atomik_storage::execution::positions_of(state.db(), &a.id).await?,
+            ));
+        }
         let summary = summary::load(state, &user.user).await?;
-        Ok::<_, atomik_storage::StorageError>((list, summary))
+        Ok::<_, atomik_storage::StorageError>((rows, summary))
     }
     .await;
-    let (list, summary) = match loaded {
+    let (rows, summary) = match loaded {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -130,7 +147,7 @@ async fn list_page(
             error,
             used,
             allowed: summary.plan.limit(Resource::BrokerAccounts).to_string(),
-            accounts: list.iter().map(row).collect(),
+            accounts: rows,
         },
     )
 }

@@ -4,6 +4,7 @@
 mod auth_pages;
 mod broker_accounts;
 mod settings;
+mod strategies;
 mod webhooks;
 
 use askama::Template;
@@ -70,7 +71,11 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{id}/resume", post(webhooks::resume))
         .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/webhooks/{id}/allowed-ips", post(webhooks::allowed_ips))
-        .route("/strategies", get(strategies))
+        .route(
+            "/strategies",
+            get(strategies::list).post(strategies::create),
+        )
+        .route("/strategies/{id}/{state}", post(strategies::set_active))
         .route("/static/{*file}", get(static_file))
 }
 
@@ -156,31 +161,6 @@ async fn overview(WebUser(user): WebUser, state: axum::extract::State<AppState>)
                 .map(|e| e.to_string())
                 .unwrap_or_default(),
         },
-    )
-}
-
-fn section(
-    user: &crate::auth::Authed,
-    active: &'static str,
-    heading: &str,
-    body: &str,
-) -> Response {
-    render(
-        StatusCode::OK,
-        &SectionPage {
-            nav: Nav::new(user, active),
-            heading: heading.into(),
-            body: body.into(),
-        },
-    )
-}
-
-async fn strategies(WebUser(user): WebUser) -> Response {
-    section(
-        &user,
-        "strategies",
-        "Strategies",
-        "No strategies yet. Activating strategies (webhook to broker account) is not available in this build.",
     )
 }
 

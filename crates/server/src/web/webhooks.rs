@@ -273,6 +273,8 @@ pub struct LogRow {
     payload: String,
     signal: String,
     processing: String,
+    /// Per account: what happened to the signal's order.
+    outcomes: Vec<String>,
 }
 
 #[derive(Template)]
@@ -298,6 +300,48 @@ pub async fn logs(
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let names: std::collections::HashMap<String, String> =
+        atomik_storage::broker_accounts::list(state.db(), &user.user.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.id, a.display_name))
+            .collect();
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let list = match (&r.signal_id, r.duplicate) {
+            (Some(id), false) => atomik_storage::execution::intents_of_signal(state.db(), id)
+                .await
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        outcomes.push(
+            list.into_iter()
+                .map(|i| {
+                    let order = match (&i.side, &i.quantity, &i.instrument) {
+                        (Some(side), Some(q), Some(sym)) => format!(" {side} {q} {sym}"),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "{}: {}{order}{}{}{} · client order id {}",
+                        names
+                            .get(&i.account_id)
+                            .cloned()
+                            .unwrap_or_else(|| i.account_id.clone()),
+                        i.status,
+                        i.broker_order_id
+                            .map(|b| format!(" · broker order {b}"))
+                            .unwrap_or_default(),
+                        i.reason.map(|r| format!(" · {r}")).unwrap_or_default(),
+                        i.latency_us
+                            .map(|l| format!(" · {:.1} ms", l as f64 / 1000.0))
+                            .unwrap_or_default(),
+                        i.client_order_id
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     render(
         StatusCode::OK,
         &LogsPage {
@@ -305,7 +349,9 @@ pub async fn logs(
             name: hook.name,
             rows: rows
                 .into_iter()
-                .map(|r| LogRow {
+                .zip(outcomes)
+                .map(|(r, outcomes)| LogRow {
+                    outcomes,
                     time: summary::format_rfc3339(r.received_at),
                     ip: r.source_ip.unwrap_or_default(),
                     status: r.status,

@@ -1,0 +1,205 @@
+//! The Strategies page: activate a webhook → account link, turn it on/off.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use atomik_domain::Resource;
+use atomik_storage::broker_accounts as accounts;
+use atomik_storage::{execution, webhooks};
+
+use super::{Nav, render};
+use crate::AppState;
+use crate::api::strategies::{CreateStrategy, create_strategy};
+use crate::auth::Authed;
+use crate::auth::session::WebUser;
+use crate::error::ApiError;
+use crate::summary;
+
+pub struct Row {
+    id: String,
+    name: String,
+    webhook: String,
+    account: String,
+    instrument: String,
+    quantity: String,
+    max_position: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "strategies.html")]
+struct Page {
+    nav: Option<Nav>,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+    used: u32,
+    allowed: String,
+    rows: Vec<Row>,
+    webhooks: Vec<(String, String)>,
+    accounts: Vec<(String, String)>,
+}
+
+async fn page(
+    state: &AppState,
+    user: &Authed,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let loaded = async {
+        Ok::<_, atomik_storage::StorageError>((
+            execution::strategies(state.db(), &user.user.id).await?,
+            webhooks::list(state.db(), &user.user.id).await?,
+            accounts::list(state.db(), &user.user.id).await?,
+            summary::load(state, &user.user).await?,
+        ))
+    }
+    .await;
+    let (strategies, hooks, accts, summary) = match loaded {
+        Ok(v) => v,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let name_of = |list: &[(String, String)], id: &str| {
+        list.iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "—".into())
+    };
+    let hook_names: Vec<(String, String)> = hooks
+        .iter()
+        .map(|w| (w.id.clone(), w.name.clone()))
+        .collect();
+    let account_names: Vec<(String, String)> = accts
+        .iter()
+        .map(|a| (a.id.clone(), a.display_name.clone()))
+        .collect();
+    render(
+        status,
+        &Page {
+            nav: Nav::new(user, "strategies"),
+            csrf: user.csrf_token().to_string(),
+            notice,
+            error,
+            used: summary
+                .usage
+                .iter()
+                .find(|(r, _)| *r == Resource::ActiveStrategies)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+            allowed: summary.plan.limit(Resource::ActiveStrategies).to_string(),
+            rows: strategies
+                .into_iter()
+                .map(|s| Row {
+                    webhook: s
+                        .webhook_id
+                        .as_deref()
+                        .map(|w| name_of(&hook_names, w))
+                        .unwrap_or_else(|| "—".into()),
+                    account: name_of(&account_names, &s.broker_account_id),
+                    quantity: if s.quantity_from_alert {
+                        format!("from alert (≤ {})", s.max_per_signal)
+                    } else {
+                        s.quantity.clone()
+                    },
+                    max_position: s.max_position.clone().unwrap_or_else(|| "—".into()),
+                    id: s.id,
+                    name: s.name,
+                    instrument: s.instrument,
+                    active: s.active,
+                })
+                .collect(),
+            webhooks: hooks
+                .into_iter()
+                .filter(|w| w.active)
+                .map(|w| (w.id, w.name))
+                .collect(),
+            accounts: accts
+                .into_iter()
+                .filter(|a| a.is_active())
+                .map(|a| (a.id, a.display_name))
+                .collect(),
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, WebUser(user): WebUser) -> Response {
+    page(&state, &user, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    name: String,
+    webhook_id: String,
+    broker_account_id: String,
+    instrument: String,
+    quantity: String,
+    quantity_source: Option<String>,
+    max_per_signal: Option<String>,
+    max_position: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Form(f): Form<CreateForm>,
+) -> Response {
+    let body = CreateStrategy {
+        webhook_id: f.webhook_id,
+        broker_account_id: f.broker_account_id,
+        name: f.name,
+        instrument: f.instrument,
+        quantity: f.quantity,
+        quantity_source: f.quantity_source,
+        max_per_signal: f.max_per_signal,
+        max_position: f.max_position,
+    };
+    match create_strategy(&state, &user.user.id, body).await {
+        Ok(s) => {
+            page(
+                &state,
+                &user,
+                StatusCode::OK,
+                Some(format!("Strategy {} is active.", s.name)),
+                None,
+            )
+            .await
+        }
+        Err(e) => page(&state, &user, e.status, None, Some(e.message)).await,
+    }
+}
+
+pub async fn set_active(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let active = action == "activate";
+    match execution::set_strategy_active(state.db(), &user.user.id, &id, active).await {
+        Ok(()) => {
+            page(
+                &state,
+                &user,
+                StatusCode::OK,
+                Some(
+                    if active {
+                        "Strategy turned on."
+                    } else {
+                        "Strategy turned off."
+                    }
+                    .into(),
+                ),
+                None,
+            )
+            .await
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            page(&state, &user, e.status, None, Some(e.message)).await
+        }
+    }
+}
