@@ -195,3 +195,46 @@ on_both_databases!(
         assert_eq!(position(&e), 24);
     }
 );
+
+on_both_databases!(
+    /// After a crash, an intent left `sending` is settled by looking the order
+    /// up: found → accepted without a resend; absent (never reached the
+    /// broker) → sent exactly once.
+    async fn unfinished_intents_are_resolved_after_a_restart(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "1").await;
+        let first = signal(&e, &t, json!({"action": "BUY", "id": "r1"})).await;
+        assert_eq!(e.sim.orders().len(), 1);
+        // Crash after sending, before recording the answer.
+        sqlx::query("UPDATE order_intents SET status = 'sending', broker_order_id = NULL")
+            .execute(e.app.db.pool())
+            .await
+            .unwrap();
+        e.app.executor.run_once().await.unwrap();
+        let after = execution::intents_of_signal(&e.app.db, &first_signal(&e).await).await.unwrap();
+        assert_eq!(after[0].status, "accepted");
+        assert!(after[0].broker_order_id.is_some(), "found at the broker");
+        assert_eq!(e.sim.orders().len(), 1, "no resend");
+        // Crash before the order left: the broker has no such client order id.
+        sqlx::query("UPDATE order_intents SET status = 'sending', client_order_id = 'atk-never-sent', updated_at = 0")
+            .execute(e.app.db.pool())
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            e.app.executor.run_once().await.unwrap();
+        }
+        let after = execution::intents_of_signal(&e.app.db, &first_signal(&e).await).await.unwrap();
+        assert_eq!(after[0].status, "accepted");
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 2);
+        assert_eq!(ledger.iter().filter(|o| o.cl_ord_id == "atk-never-sent").count(), 1, "sent exactly once");
+        let _ = first;
+    }
+);
+
+async fn first_signal(e: &TradovateEnv) -> String {
+    sqlx::query_scalar("SELECT signal_id FROM order_intents ORDER BY created_at LIMIT 1")
+        .fetch_one(e.app.db.pool())
+        .await
+        .unwrap()
+}
