@@ -150,6 +150,10 @@ impl Executor {
                     "pending" => self.execute(&intent).await?,
                     _ => self.resolve(&intent).await?,
                 };
+                if done && intent.leader_intent_id.is_none() {
+                    // Followers of this intent may go now.
+                    self.wake.notify_one();
+                }
                 advanced += 1;
                 if !done {
                     break;
@@ -209,6 +213,15 @@ impl Executor {
     /// Execute a pending intent. Returns whether it is final (the account may
     /// move on to its next intent).
     async fn execute(&self, i: &Intent) -> Result<bool, StorageError> {
+        // A copy-group follower goes right after its leader's order is final.
+        if let Some(leader) = &i.leader_intent_id
+            && matches!(
+                execution::intent_status(&self.db, leader).await?.as_deref(),
+                Some("pending" | "sending" | "ambiguous")
+            )
+        {
+            return Ok(false);
+        }
         if let Some(scope) = execution::kill_switch_for(&self.db, &i.user_id, &i.account_id).await?
         {
             return self
@@ -528,7 +541,12 @@ fn size(i: &Intent, position: Decimal, can_short: bool) -> Result<Decision, Stri
         Some(c) => parse_comment(c).map_err(|e| e.to_string())?,
         None => SignalIntent::Default,
     };
-    let strategy_qty = Decimal::from_str(&i.strategy.quantity).map_err(|_| bad("quantity"))?;
+    let multiplier = match &i.multiplier {
+        Some(m) => Decimal::from_str(m).map_err(|_| bad("copy-group multiplier"))?,
+        None => Decimal::ONE,
+    };
+    let strategy_qty =
+        Decimal::from_str(&i.strategy.quantity).map_err(|_| bad("quantity"))? * multiplier;
     let source = if i.strategy.quantity_from_alert {
         QuantitySource::FromAlert {
             cap: Decimal::from_str(&i.strategy.max_per_signal)

@@ -238,3 +238,105 @@ async fn first_signal(e: &TradovateEnv) -> String {
         .await
         .unwrap()
 }
+
+/// Connect the simulator user `trader{k}` (its own OAuth grant).
+async fn connect_trader(e: &TradovateEnv, c: &reqwest::Client, k: usize) {
+    let page = c
+        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = c
+        .post(e.app.url("/broker-accounts/connect/tradovate"))
+        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
+        .send()
+        .await
+        .unwrap();
+    let authorize = res.headers()["location"].to_str().unwrap().to_string();
+    let http = atomik_testkit::client();
+    let page = http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (action, mut fields) = atomik_testkit::form_in(&page);
+    for (name, value) in fields.iter_mut() {
+        match name.as_str() {
+            "username" => *value = format!("trader{k}"),
+            "password" => *value = format!("pw{k}"),
+            _ => {}
+        }
+    }
+    let res = http
+        .post(format!("{}{}", e.sim.base_url(), action))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    let res = c.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+on_both_databases!(
+    /// One signal to a leader and 20 followers: the leader's order first, all
+    /// 21 placed, each exit sized on the account's own position.
+    async fn copy_trading_leader_first_then_followers(t) {
+        let e = atomik_testkit::tradovate_app_with_traders(t, "exec-secret", Duration::from_secs(5), 21).await;
+        let c = signup(&e.app, "copy@example.com", "correct horse battery").await;
+        sqlx::query("UPDATE users SET plan_id = 'unlimited'").execute(e.app.db.pool()).await.unwrap();
+        for k in 0..21 {
+            connect_trader(&e, &c, k).await;
+        }
+        let csrf = csrf_in(&c.get(e.app.url("/settings")).send().await.unwrap().text().await.unwrap());
+        let accounts: Value = c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
+        let id_of = |broker_id: i64| {
+            accounts.as_array().unwrap().iter().find(|a| a["broker_account_id"].as_str() == Some(broker_id.to_string().as_str())).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let leader = id_of(6000);
+        let post = |path: &str, body: Value| {
+            let (c, csrf, url) = (c.clone(), csrf.clone(), e.app.url(path));
+            async move { c.post(url).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
+        };
+        let hook: Value = post("/api/v1/webhooks", json!({"name": "copy"})).await.json().await.unwrap();
+        let res = post("/api/v1/strategies", json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": leader,
+            "name": "lead", "instrument": "MNQ1!", "quantity": "2"})).await;
+        assert_eq!(res.status(), 201);
+        let group: Value = post("/api/v1/copy-groups", json!({"name": "desk", "leader_account_id": leader})).await.json().await.unwrap();
+        let group_id = group["id"].as_str().unwrap();
+        for k in 1..21 {
+            let multiplier = if k == 1 { "2" } else { "1" };
+            let res = post(&format!("/api/v1/copy-groups/{group_id}/followers"), json!({"account_id": id_of(6000 + k), "multiplier": multiplier})).await;
+            assert_eq!(res.status(), 204);
+        }
+        let trader = Trader {
+            hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
+            secret: hook["secret"].as_str().unwrap().to_string(),
+            c: c.clone(),
+            csrf: csrf.clone(),
+            account_id: leader.clone(),
+        };
+        let buys = signal(&e, &trader, json!({"action": "BUY"})).await;
+        assert_eq!(buys.len(), 21);
+        assert!(buys.iter().all(|i| i.status == "accepted"), "{buys:?}");
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 21);
+        assert_eq!(ledger[0].account_id, 6000, "the leader's order reaches the broker first");
+        assert_eq!(ledger.iter().find(|o| o.account_id == 6001).unwrap().qty, 4, "multiplier 2");
+        assert!(ledger.iter().filter(|o| o.account_id > 6001).all(|o| o.qty == 2));
+        // EXIT_50 on each account's own position: 2 → 1, 4 → 2.
+        let exits = signal(&e, &trader, json!({"action": "SELL", "comment": "EXIT_50"})).await;
+        assert!(exits.iter().all(|i| i.status == "accepted"));
+        let net = |id: i64| e.sim.positions(id).iter().map(|p| p.net_pos).sum::<i64>();
+        assert_eq!((net(6000), net(6001), net(6002), net(6020)), (1, 2, 1, 1));
+    }
+);

@@ -294,6 +294,8 @@ pub async fn set_paused(db: &Db, user_id: &str, id: &str, paused: bool) -> Resul
 pub struct Disconnected {
     /// Names of the strategies that were turned off.
     pub deactivated_strategies: Vec<String>,
+    /// Copy groups the account no longer follows in.
+    pub deactivated_memberships: Vec<String>,
     /// False if the account was already disconnected (nothing changed).
     pub changed: bool,
 }
@@ -343,14 +345,28 @@ pub async fn disconnect(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
+    let groups: Vec<String> = sqlx::query_scalar(
+        "SELECT g.name FROM copy_group_members m JOIN copy_groups g ON g.id = m.group_id \
+         WHERE m.account_id = $1 AND m.active = 1",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE copy_group_members SET active = 0 WHERE account_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     if changed {
         plans::release_slot(&mut tx, user_id, Resource::BrokerAccounts).await?;
     }
     tx.commit().await?;
     let mut deactivated_strategies = deactivated;
     deactivated_strategies.sort();
+    let mut deactivated_memberships = groups;
+    deactivated_memberships.sort();
     Ok(Disconnected {
         deactivated_strategies,
+        deactivated_memberships,
         changed,
     })
 }

@@ -166,30 +166,95 @@ pub(crate) async fn create_intents(
     .bind(webhook_id)
     .fetch_all(&mut **tx)
     .await?;
+    let mut created = 0;
     for (strategy_id, account_id, user_id) in &targets {
-        let id = new_id();
-        // Stable for the intent's life; ≤ 36 characters (Binance's limit).
-        let client_order_id = format!(
-            "atk{}",
-            uuid::Uuid::parse_str(&id)
-                .map(|u| u.simple().to_string())
-                .unwrap_or(id.clone())
-        );
-        sqlx::query(
-            "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+        let leader = insert_intent(
+            tx,
+            signal_id,
+            strategy_id,
+            account_id,
+            user_id,
+            None,
+            None,
+            now,
         )
-        .bind(&id)
-        .bind(signal_id)
-        .bind(strategy_id)
-        .bind(account_id)
-        .bind(user_id)
-        .bind(&client_order_id)
-        .bind(now)
-        .execute(&mut **tx)
         .await?;
+        created += 1;
+        // Copy groups led by this account: one follower intent each, waiting
+        // for the leader's.
+        let followers: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.account_id, m.multiplier FROM copy_groups g \
+             JOIN copy_group_members m ON m.group_id = g.id \
+             JOIN broker_accounts a ON a.id = m.account_id \
+             WHERE g.leader_account_id = $1 AND m.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+             ORDER BY m.account_id",
+        )
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (follower, multiplier) in followers {
+            insert_intent(
+                tx,
+                signal_id,
+                strategy_id,
+                &follower,
+                user_id,
+                Some(&leader),
+                Some(&multiplier),
+                now,
+            )
+            .await?;
+            created += 1;
+        }
     }
-    Ok(targets.len())
+    Ok(created)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_intent(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    signal_id: &str,
+    strategy_id: &str,
+    account_id: &str,
+    user_id: &str,
+    leader_intent_id: Option<&str>,
+    multiplier: Option<&str>,
+    now: i64,
+) -> Result<String> {
+    let id = new_id();
+    // Stable for the intent's life; ≤ 36 characters (Binance's limit).
+    let client_order_id = format!(
+        "atk{}",
+        uuid::Uuid::parse_str(&id)
+            .map(|u| u.simple().to_string())
+            .unwrap_or(id.clone())
+    );
+    sqlx::query(
+        "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
+         leader_intent_id, multiplier, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)",
+    )
+    .bind(&id)
+    .bind(signal_id)
+    .bind(strategy_id)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(&client_order_id)
+    .bind(leader_intent_id)
+    .bind(multiplier)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The status of an intent (followers wait for their leader's to be final).
+pub async fn intent_status(db: &Db, id: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT status FROM order_intents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
 }
 
 /// An intent with what executing it needs.
@@ -205,6 +270,9 @@ pub struct Intent {
     pub created_at: i64,
     pub updated_at: i64,
     pub not_before: i64,
+    /// For a copy-group follower: the leader's intent, and the multiplier.
+    pub leader_intent_id: Option<String>,
+    pub multiplier: Option<String>,
     /// What was (or is being) sent, once `sending`.
     pub instrument: Option<String>,
     pub side: Option<String>,
@@ -230,7 +298,7 @@ pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
 pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
     let row = sqlx::query(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
-         i.updated_at, i.not_before, i.instrument, i.side, i.quantity, i.strategy_id, g.action, g.comment, g.quantity AS alert_quantity \
+         i.updated_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, i.strategy_id, g.action, g.comment, g.quantity AS alert_quantity \
          FROM order_intents i JOIN signals g ON g.id = i.signal_id \
          WHERE i.account_id = $1 AND i.status IN ('pending', 'sending', 'ambiguous') \
          ORDER BY i.created_at, i.id LIMIT 1",
@@ -256,6 +324,8 @@ pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         not_before: row.try_get("not_before")?,
+        leader_intent_id: row.try_get("leader_intent_id")?,
+        multiplier: row.try_get("multiplier")?,
         instrument: row.try_get("instrument")?,
         side: row.try_get("side")?,
         quantity: row.try_get("quantity")?,

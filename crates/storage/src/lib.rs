@@ -4,6 +4,7 @@
 //! migrations and connection set-up differ. Times are Unix milliseconds.
 
 pub mod broker_accounts;
+pub mod copy_groups;
 mod db;
 mod error;
 pub mod execution;

@@ -406,6 +406,17 @@ pub async fn tradovate_app(
     client_secret: &str,
     request_timeout: std::time::Duration,
 ) -> TradovateEnv {
+    tradovate_app_with_traders(test_db, client_secret, request_timeout, 0).await
+}
+
+/// As [`tradovate_app`], with `traders` more simulator users: `trader{k}` /
+/// `pw{k}`, each with one $25,000 account (id 6000 + k).
+pub async fn tradovate_app_with_traders(
+    test_db: TestDb,
+    client_secret: &str,
+    request_timeout: std::time::Duration,
+    traders: usize,
+) -> TradovateEnv {
     use atomik_broker::{BrokerKind, Environment};
     use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -419,6 +430,19 @@ pub async fn tradovate_app(
     let mut cfg = sim::SimConfig::demo(clock.clone());
     cfg.clients[0].client_secret = client_secret.to_string();
     cfg.clients[0].redirect_uris = vec![callback.clone()];
+    for k in 0..traders {
+        cfg.users.push(sim::SimUser {
+            username: format!("trader{k}"),
+            password: format!("pw{k}"),
+            user_id: 2000 + k as i64,
+            name: format!("Trader {k}"),
+            accounts: vec![sim::SimAccount {
+                id: 6000 + k as i64,
+                name: format!("T{k}"),
+                cash: 25_000.into(),
+            }],
+        });
+    }
     let sim = sim::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("start simulator");

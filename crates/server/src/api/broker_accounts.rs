@@ -114,6 +114,8 @@ pub struct DisconnectView {
     pub account: AccountView,
     /// Strategies that were turned off by this disconnect.
     pub deactivated_strategies: Vec<String>,
+    /// Copy groups in which the account stopped following.
+    pub deactivated_memberships: Vec<String>,
 }
 
 /// Disconnect: destroys the stored credentials (revoking them at the broker
@@ -131,6 +133,7 @@ pub async fn disconnect(
     Ok(Json(DisconnectView {
         account,
         deactivated_strategies: done.deactivated_strategies,
+        deactivated_memberships: done.deactivated_memberships,
     }))
 }
 

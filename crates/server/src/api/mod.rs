@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod broker_accounts;
+pub mod copy_groups;
 pub mod me;
 pub mod strategies;
 pub mod tokens;
@@ -49,6 +50,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/strategies/{id}/{state}", post(strategies::set_active))
         .route("/kill-switch", post(strategies::kill_switch))
+        .route(
+            "/copy-groups",
+            get(copy_groups::list).post(copy_groups::create),
+        )
+        .route(
+            "/copy-groups/{id}/followers",
+            post(copy_groups::add_follower),
+        )
         .route("/admin/users", get(admin::list_users))
         .route("/admin/users/{id}", patch(admin::update_user))
         .fallback(not_found)
@@ -66,11 +75,12 @@ async fn not_found() -> ApiError {
         broker_accounts::list, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, strategies::list, strategies::create,
-        strategies::set_active, strategies::kill_switch, admin::list_users, admin::update_user
+        strategies::set_active, strategies::kill_switch, copy_groups::list, copy_groups::create,
+        copy_groups::add_follower, admin::list_users, admin::update_user
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "webhooks"), (name = "strategies"), (name = "admin"))
+    tags((name = "account"), (name = "tokens"), (name = "broker accounts"), (name = "webhooks"), (name = "strategies"), (name = "copy trading"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

@@ -394,8 +394,17 @@ pub async fn disconnect(
                     done.deactivated_strategies.join(", ")
                 )
             };
-            let notice =
-                format!("Account disconnected; its stored credentials are destroyed. {turned_off}");
+            let groups = if done.deactivated_memberships.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " No longer following in copy groups: {}.",
+                    done.deactivated_memberships.join(", ")
+                )
+            };
+            let notice = format!(
+                "Account disconnected; its stored credentials are destroyed. {turned_off}{groups}"
+            );
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }
         Err(e) => {

@@ -1,0 +1,134 @@
+//! `/api/v1/copy-groups`: a leader account and followers with multipliers.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use atomik_storage::copy_groups;
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ErrorBody};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FollowerView {
+    pub account_id: String,
+    /// The strategy quantity is multiplied by this for the follower.
+    pub multiplier: String,
+    pub active: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CopyGroupView {
+    pub id: String,
+    pub name: String,
+    pub leader_account_id: String,
+    pub followers: Vec<FollowerView>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateCopyGroup {
+    pub name: String,
+    pub leader_account_id: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AddFollower {
+    pub account_id: String,
+    /// Default 1.
+    pub multiplier: Option<String>,
+}
+
+fn json<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {}", e.body_text())))
+}
+
+/// The caller's copy-trading groups.
+#[utoipa::path(get, path = "/api/v1/copy-groups", tag = "copy trading",
+    responses((status = 200, body = Vec<CopyGroupView>)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: Authed,
+) -> Result<Json<Vec<CopyGroupView>>, ApiError> {
+    let groups = copy_groups::list(state.db(), &user.user.id).await?;
+    Ok(Json(
+        groups
+            .into_iter()
+            .map(|g| CopyGroupView {
+                id: g.id,
+                name: g.name,
+                leader_account_id: g.leader_account_id,
+                followers: g
+                    .followers
+                    .into_iter()
+                    .map(|(account_id, multiplier, active)| FollowerView {
+                        account_id,
+                        multiplier,
+                        active,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// Create a group led by one of the caller's accounts (plan limit on groups).
+#[utoipa::path(post, path = "/api/v1/copy-groups", tag = "copy trading", request_body = CreateCopyGroup,
+    responses((status = 201), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: Authed,
+    b: Result<Json<CreateCopyGroup>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let b = json(b)?;
+    let name = b.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "Group name must be 1–100 characters.",
+        ));
+    }
+    let id = copy_groups::create(
+        state.db(),
+        &user.user.id,
+        name,
+        &b.leader_account_id,
+        state.now_ms(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))))
+}
+
+/// Add (or re-activate) a follower (plan limit on followers per group).
+#[utoipa::path(post, path = "/api/v1/copy-groups/{id}/followers", tag = "copy trading", request_body = AddFollower,
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_follower(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+    b: Result<Json<AddFollower>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let b = json(b)?;
+    let multiplier = b.multiplier.unwrap_or_else(|| "1".into());
+    match multiplier.trim().parse::<Decimal>() {
+        Ok(m) if m > Decimal::ZERO && m <= Decimal::from(100) => {}
+        _ => {
+            return Err(ApiError::unprocessable(format!(
+                "multiplier must be a number in (0, 100], got {multiplier:?}"
+            )));
+        }
+    }
+    copy_groups::add_follower(
+        state.db(),
+        &user.user.id,
+        &id,
+        &b.account_id,
+        multiplier.trim(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
