@@ -228,6 +228,7 @@ impl Settings {
                     .or(file.duplicate_window_ms)
                     .unwrap_or(defaults.duplicate_window_ms)
                     .max(0),
+                webhook_rate_per_second: defaults.webhook_rate_per_second,
             },
         })
     }

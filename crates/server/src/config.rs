@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub throttle: ThrottleConfig,
     /// Identical payloads on one webhook within this window are duplicates.
     pub duplicate_window_ms: i64,
+    /// Requests per second accepted per webhook (SPEC §3: 10).
+    pub webhook_rate_per_second: u32,
 }
 
 /// Login throttling: failures allowed per window, per account and per IP.
@@ -47,6 +49,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
             duplicate_window_ms: crate::ingress::DEFAULT_DUPLICATE_WINDOW_MS,
+            webhook_rate_per_second: crate::ingress::RATE_PER_SECOND,
         }
     }
 }

@@ -44,7 +44,7 @@ pub struct RateLimiter(Mutex<HashMap<String, (i64, u32)>>);
 
 impl RateLimiter {
     /// True if one more request from `key` fits in the current second.
-    pub fn admit(&self, key: &str, now_ms: i64) -> bool {
+    pub fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> bool {
         let second = now_ms / 1000;
         let mut map = self.0.lock().expect("rate limiter");
         if map.len() > 10_000 {
@@ -55,7 +55,7 @@ impl RateLimiter {
             *entry = (second, 0);
         }
         entry.1 += 1;
-        entry.1 <= RATE_PER_SECOND
+        entry.1 <= per_second
     }
 }
 
@@ -204,12 +204,13 @@ pub async fn receive(
             ))
             .await;
     }
-    if !state.ingress_limiter().admit(&hook.id, now) {
+    let per_second = state.config().webhook_rate_per_second;
+    if !state.ingress_limiter().admit(&hook.id, now, per_second) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!(
-                "Over {RATE_PER_SECOND} requests per second for this webhook: retry after a second."
+                "Over {per_second} requests per second for this webhook: retry after a second."
             ),
         );
         e.retry_after_secs = Some(1);
@@ -312,9 +313,9 @@ mod tests {
     #[test]
     fn the_limiter_allows_ten_per_second() {
         let l = RateLimiter::default();
-        assert!((0..10).all(|_| l.admit("w", 5_000)));
-        assert!(!l.admit("w", 5_999));
-        assert!(l.admit("w", 6_000));
-        assert!(l.admit("other", 5_999));
+        assert!((0..10).all(|_| l.admit("w", 5_000, 10)));
+        assert!(!l.admit("w", 5_999, 10));
+        assert!(l.admit("w", 6_000, 10));
+        assert!(l.admit("other", 5_999, 10));
     }
 }

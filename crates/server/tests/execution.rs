@@ -340,3 +340,201 @@ on_both_databases!(
         assert_eq!((net(6000), net(6001), net(6002), net(6020)), (1, 2, 1, 1));
     }
 );
+
+/// Sign up on the unlimited plan with `n` connected trader accounts, one
+/// webhook, and a strategy per account (`instrument`, quantity 1, and an
+/// optional max position). Returns the trader and the accounts' ids.
+async fn desk(
+    e: &TradovateEnv,
+    n: usize,
+    strategies: &[(&str, Option<&str>)],
+) -> (Trader, Vec<String>) {
+    let c = signup(&e.app, "desk@example.com", "correct horse battery").await;
+    sqlx::query("UPDATE users SET plan_id = 'unlimited'")
+        .execute(e.app.db.pool())
+        .await
+        .unwrap();
+    for k in 0..n {
+        connect_trader(e, &c, k).await;
+    }
+    let csrf = csrf_in(
+        &c.get(e.app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let accounts: Value = c
+        .get(e.app.url("/api/v1/broker-accounts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..n)
+        .map(|k| {
+            let wanted = (6000 + k).to_string();
+            accounts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["broker_account_id"].as_str() == Some(wanted.as_str()))
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let hook: Value = c
+        .post(e.app.url("/api/v1/webhooks"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "desk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (k, (instrument, max_position)) in strategies.iter().enumerate() {
+        let res = c
+            .post(e.app.url("/api/v1/strategies"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": ids[k], "name": format!("s{k}"),
+                          "instrument": instrument, "quantity": "1", "max_position": max_position}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let trader = Trader {
+        hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
+        secret: hook["secret"].as_str().unwrap().to_string(),
+        c,
+        csrf,
+        account_id: ids[0].clone(),
+    };
+    (trader, ids)
+}
+
+async fn wait_until_settled(e: &TradovateEnv) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM order_intents WHERE status IN ('pending', 'sending', 'ambiguous')",
+        )
+        .fetch_one(e.app.db.pool())
+        .await
+        .unwrap();
+        if open == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{open} intents still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn fast_config() -> atomik_server::ServerConfig {
+    let mut config = atomik_testkit::test_config();
+    config.webhook_rate_per_second = 100_000;
+    config
+}
+
+on_both_databases!(
+    /// 300 unique signals × 3 accounts, 10% of them delivered 2–4 times, over
+    /// 50 concurrent connections: exactly 300 signals and 900 orders; no 5xx.
+    async fn duplicate_storm(t) {
+        let e = atomik_testkit::tradovate_app_configured(t, "exec-secret", Duration::from_secs(5), 3, fast_config()).await;
+        let strategies = [("MNQ1!", None), ("MNQ1!", None), ("MNQ1!", None)];
+        let (trader, _) = desk(&e, 3, &strategies).await;
+        let mut deliveries: Vec<String> = Vec::new();
+        for n in 0..300 {
+            let body = json!({"action": "BUY", "ticker": "MNQ1!", "id": format!("sig-{n}")}).to_string();
+            let copies = if n % 10 == 0 { 2 + (n / 10) % 3 } else { 1 };
+            for _ in 0..copies {
+                deliveries.push(body.clone());
+            }
+        }
+        // Interleave deterministically so repeats are spread out.
+        deliveries.sort_by_key(|b| b.bytes().fold(0u64, |h, x| h.wrapping_mul(31).wrapping_add(x as u64)));
+        let url = format!("{}?secret={}", trader.hook_url, trader.secret);
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(50));
+        let http = atomik_testkit::client();
+        let tasks: Vec<_> = deliveries
+            .into_iter()
+            .map(|body| {
+                let (gate, http, url) = (gate.clone(), http.clone(), url.clone());
+                tokio::spawn(async move {
+                    let _permit = gate.acquire().await.unwrap();
+                    http.post(url).header("content-type", "application/json").body(body).send().await.unwrap().status()
+                })
+            })
+            .collect();
+        for t in tasks {
+            let status = t.await.unwrap();
+            assert_eq!(status, 202, "every delivery is accepted or a duplicate");
+        }
+        wait_until_settled(&e).await;
+        let signals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signals").fetch_one(e.app.db.pool()).await.unwrap();
+        assert_eq!(signals, 300);
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 900);
+        let mut ids: Vec<&str> = ledger.iter().map(|o| o.cl_ord_id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 900, "one order per (signal, account)");
+    }
+);
+
+on_both_databases!(
+    /// 200 business rejections (unknown instrument, risk denial, paused
+    /// account, malformed JSON, text/plain that is not JSON): no 5xx, and
+    /// every one is logged with its reason.
+    async fn business_rejections_are_never_5xx(t) {
+        let e = atomik_testkit::tradovate_app_configured(t, "exec-secret", Duration::from_secs(5), 3, fast_config()).await;
+        // Account 0 trades an unknown product; account 1 is capped at 1
+        // contract; account 2 gets paused.
+        let strategies = [("ZZZ", None), ("MNQ1!", Some("1")), ("MNQ1!", None)];
+        let (trader, ids) = desk(&e, 3, &strategies).await;
+        let res = trader
+            .c
+            .post(e.app.url(&format!("/api/v1/broker-accounts/{}/pause", ids[2])))
+            .header("x-csrf-token", &trader.csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let url = format!("{}?secret={}", trader.hook_url, trader.secret);
+        let http = atomik_testkit::client();
+        for n in 0..50 {
+            let buy = json!({"action": "BUY", "id": format!("b{n}")}).to_string();
+            for (content_type, body) in [
+                ("application/json", buy),
+                ("application/json", "{\"action\": \"BUY\"".to_string()),
+                ("text/plain", "buy MNQ now".to_string()),
+                ("application/json", json!({"action": "BUY", "quantity": "lots"}).to_string()),
+            ] {
+                let status = http.post(&url).header("content-type", content_type).body(body).send().await.unwrap().status();
+                assert!(!status.is_server_error(), "{status}");
+            }
+        }
+        wait_until_settled(&e).await;
+        let reasons: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, reason FROM order_intents").fetch_all(e.app.db.pool()).await.unwrap();
+        assert_eq!(reasons.len(), 100, "50 signals × the 2 unpaused accounts");
+        let count = |status: &str, reason: &str| {
+            reasons.iter().filter(|(s, r)| s == status && r.as_deref().is_some_and(|r| r.contains(reason))).count()
+        };
+        assert_eq!(count("rejected", "no front-month contract for ZZZ"), 50);
+        assert_eq!(count("accepted", ""), 1, "the first BUY on the capped account");
+        assert_eq!(count("skipped", "max position"), 49);
+        let logged: Vec<(i64, String)> =
+            sqlx::query_as("SELECT status, reason FROM webhook_deliveries").fetch_all(e.app.db.pool()).await.unwrap();
+        assert_eq!(logged.len(), 200);
+        assert!(logged.iter().all(|(s, r)| *s < 500 && !r.is_empty()));
+        assert_eq!(logged.iter().filter(|(s, _)| *s == 400).count(), 100);
+        assert_eq!(logged.iter().filter(|(s, _)| *s == 422).count(), 50);
+    }
+);

@@ -417,6 +417,24 @@ pub async fn tradovate_app_with_traders(
     request_timeout: std::time::Duration,
     traders: usize,
 ) -> TradovateEnv {
+    tradovate_app_configured(
+        test_db,
+        client_secret,
+        request_timeout,
+        traders,
+        test_config(),
+    )
+    .await
+}
+
+/// As [`tradovate_app_with_traders`], with a server configuration.
+pub async fn tradovate_app_configured(
+    test_db: TestDb,
+    client_secret: &str,
+    request_timeout: std::time::Duration,
+    traders: usize,
+    server_config: ServerConfig,
+) -> TradovateEnv {
     use atomik_broker::{BrokerKind, Environment};
     use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -467,6 +485,6 @@ pub async fn tradovate_app_with_traders(
         Environment::Demo,
         Arc::new(TradovateOAuth::new(config, clock.clone())),
     );
-    let app = spawn_app_on(listener, test_db, test_config(), brokers, clock).await;
+    let app = spawn_app_on(listener, test_db, server_config, brokers, clock).await;
     TradovateEnv { app, sim }
 }
