@@ -3,6 +3,7 @@
 //! Everything here is plain data and functions over it, so it can be tested
 //! exhaustively and reused by every outer layer (storage, engine, server).
 
+pub mod hours;
 pub mod plans;
 pub mod signal;
 pub mod sizing;

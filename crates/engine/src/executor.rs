@@ -232,6 +232,13 @@ impl Executor {
                 )
                 .await;
         }
+        if let Some(window) = &i.strategy.trading_hours
+            && let Ok(hours) = atomik_domain::hours::TradingHours::parse(window)
+            && !hours.contains(self.now())
+        {
+            let reason = format!("outside the strategy's trading hours ({hours})");
+            return self.finish(i, "skipped", &reason).await;
+        }
         let Some(account) = accounts::get(&self.db, &i.account_id).await? else {
             return self
                 .finish(i, "skipped", "the account no longer exists")

@@ -538,3 +538,35 @@ on_both_databases!(
         assert_eq!(logged.iter().filter(|(s, _)| *s == 422).count(), 50);
     }
 );
+
+on_both_databases!(
+    async fn signals_outside_trading_hours_are_skipped(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "1").await;
+        let strategies: Value = t.c.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
+        let first = strategies[0]["id"].as_str().unwrap().to_string();
+        let webhook_id = strategies[0]["webhook_id"].as_str().unwrap().to_string();
+        let post = |path: String, body: Value| {
+            let (c, csrf) = (t.c.clone(), t.csrf.clone());
+            async move { c.post(path).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
+        };
+        assert_eq!(post(e.app.url(&format!("/api/v1/strategies/{first}/deactivate")), json!({})).await.status(), 204);
+        let now_min = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60 % 1440) as i64;
+        let hhmm = |m: i64| format!("{:02}:{:02}", m.rem_euclid(1440) / 60, m.rem_euclid(1440) % 60);
+        let window = format!("{}-{}", hhmm(now_min + 120), hhmm(now_min + 180));
+        let base = json!({"webhook_id": webhook_id, "broker_account_id": t.account_id, "name": "later",
+                          "instrument": "MNQ1!", "quantity": "1"});
+        let mut bad = base.clone();
+        bad["trading_hours"] = json!("9-17");
+        let res = post(e.app.url("/api/v1/strategies"), bad).await;
+        assert_eq!(res.status(), 422);
+        let mut good = base;
+        good["trading_hours"] = json!(window);
+        assert_eq!(post(e.app.url("/api/v1/strategies"), good).await.status(), 201);
+        let intents = signal(&e, &t, json!({"action": "BUY"})).await;
+        assert_eq!(intents.len(), 1);
+        assert_eq!(intents[0].status, "skipped");
+        assert!(intents[0].reason.as_deref().unwrap().starts_with("outside the strategy's trading hours"));
+        assert!(e.sim.orders().is_empty());
+    }
+);

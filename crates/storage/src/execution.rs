@@ -24,11 +24,13 @@ pub struct Strategy {
     pub quantity_from_alert: bool,
     pub max_per_signal: String,
     pub max_position: Option<String>,
+    /// `HH:MM-HH:MM` UTC; signals outside it are skipped.
+    pub trading_hours: Option<String>,
     pub active: bool,
 }
 
 const STRATEGY_COLUMNS: &str = "id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
-     quantity_from_alert, max_per_signal, max_position, active";
+     quantity_from_alert, max_per_signal, max_position, trading_hours, active";
 
 fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
     Ok(Strategy {
@@ -42,6 +44,7 @@ fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
         quantity_from_alert: row.try_get::<i64, _>("quantity_from_alert")? != 0,
         max_per_signal: row.try_get("max_per_signal")?,
         max_position: row.try_get("max_position")?,
+        trading_hours: row.try_get("trading_hours")?,
         active: row.try_get::<i64, _>("active")? != 0,
     })
 }
@@ -56,6 +59,7 @@ pub struct NewStrategy<'a> {
     pub quantity_from_alert: bool,
     pub max_per_signal: &'a str,
     pub max_position: Option<&'a str>,
+    pub trading_hours: Option<&'a str>,
 }
 
 /// Activate a strategy (plan limit on active strategies); the webhook and the
@@ -80,8 +84,8 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
     let id = new_id();
     sqlx::query(
         "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
-         quantity_from_alert, max_per_signal, max_position, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)",
+         quantity_from_alert, max_per_signal, max_position, trading_hours, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)",
     )
     .bind(&id)
     .bind(s.user_id)
@@ -93,6 +97,7 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
     .bind(s.quantity_from_alert as i64)
     .bind(s.max_per_signal)
     .bind(s.max_position)
+    .bind(s.trading_hours)
     .bind(now)
     .execute(&mut *tx)
     .await?;

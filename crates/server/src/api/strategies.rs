@@ -26,6 +26,8 @@ pub struct StrategyView {
     pub quantity_source: String,
     pub max_per_signal: String,
     pub max_position: Option<String>,
+    /// `HH:MM-HH:MM` UTC; signals outside are skipped.
+    pub trading_hours: Option<String>,
     pub active: bool,
 }
 
@@ -46,6 +48,7 @@ impl From<Strategy> for StrategyView {
             quantity: s.quantity,
             max_per_signal: s.max_per_signal,
             max_position: s.max_position,
+            trading_hours: s.trading_hours,
             active: s.active,
         }
     }
@@ -63,6 +66,9 @@ pub struct CreateStrategy {
     pub quantity_source: Option<String>,
     pub max_per_signal: Option<String>,
     pub max_position: Option<String>,
+    /// Optional `HH:MM-HH:MM` in UTC (may wrap midnight).
+    #[serde(default)]
+    pub trading_hours: Option<String>,
 }
 
 fn positive(field: &str, value: &str) -> Result<String, ApiError> {
@@ -110,6 +116,21 @@ pub async fn create_strategy(
         Some(m) => Some(positive("max_position", m)?),
         None => None,
     };
+    let trading_hours = match b
+        .trading_hours
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        Some(h) => Some(
+            atomik_domain::hours::TradingHours::parse(h)
+                .map_err(ApiError::unprocessable)?
+                .to_string()
+                .trim_end_matches(" UTC")
+                .to_string(),
+        ),
+        None => None,
+    };
     Ok(execution::create_strategy(
         state.db(),
         NewStrategy {
@@ -122,6 +143,7 @@ pub async fn create_strategy(
             quantity_from_alert: from_alert,
             max_per_signal: &cap,
             max_position: max_position.as_deref(),
+            trading_hours: trading_hours.as_deref(),
         },
         state.now_ms(),
     )

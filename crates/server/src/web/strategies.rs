@@ -141,6 +141,7 @@ pub struct CreateForm {
     quantity_source: Option<String>,
     max_per_signal: Option<String>,
     max_position: Option<String>,
+    trading_hours: Option<String>,
 }
 
 pub async fn create(
@@ -157,6 +158,7 @@ pub async fn create(
         quantity_source: f.quantity_source,
         max_per_signal: f.max_per_signal,
         max_position: f.max_position,
+        trading_hours: f.trading_hours,
     };
     match create_strategy(&state, &user.user.id, body).await {
         Ok(s) => {
