@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// Start the built-in broker simulators as the Demo environments [default: true]
     #[arg(long, env = "ATOMIK_DEMO")]
     pub demo: Option<bool>,
+    /// Use a Tradovate simulator running elsewhere (e.g. `atomik sim`) as the Demo environment [default: in-process]
+    #[arg(long, env = "ATOMIK_TRADOVATE_SIM_URL")]
+    pub tradovate_sim_url: Option<String>,
     /// Identical webhook payloads within this many milliseconds are duplicates [default: 1000]
     #[arg(long, env = "ATOMIK_DUPLICATE_WINDOW_MS")]
     pub duplicate_window_ms: Option<i64>,
@@ -90,6 +93,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub demo: Option<bool>,
     pub duplicate_window_ms: Option<i64>,
+    pub tradovate_sim_url: Option<String>,
     pub vault_key_file: Option<PathBuf>,
     pub tradovate_client_id: Option<String>,
 }
@@ -124,6 +128,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub public_url: String,
     pub demo: bool,
+    /// An external Tradovate simulator for the Demo environment.
+    pub tradovate_sim_url: Option<String>,
     pub vault_key_file: PathBuf,
     /// Base64 vault key from `ATOMIK_VAULT_KEY` (instead of the key file),
     /// and older keys still needed during a rotation (`ATOMIK_VAULT_OLD_KEYS`).
@@ -185,6 +191,7 @@ impl Settings {
         Ok(Settings {
             public_url,
             demo: serve.demo.or(file.demo).unwrap_or(true),
+            tradovate_sim_url: serve.tradovate_sim_url.clone().or(file.tradovate_sim_url),
             vault_key_file,
             vault_key_env,
             tradovate_client_id: std::env::var("ATOMIK_TRADOVATE_CLIENT_ID")

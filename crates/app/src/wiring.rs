@@ -55,7 +55,25 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
     let mut brokers = Brokers::new();
     let callback = tradovate_callback(&settings.public_url);
     let mut tradovate_sim = None;
-    if settings.demo {
+    if let Some(url) = &settings.tradovate_sim_url {
+        let base = url.trim_end_matches('/');
+        tracing::info!(url = %base, "an external Tradovate simulator serves the Demo environment");
+        register_tradovate(
+            &mut brokers,
+            Environment::Demo,
+            TradovateConfig {
+                rest_url: format!("{base}/v1"),
+                auth_url: format!("{base}/oauth"),
+                token_url: format!("{base}/auth/oauthtoken"),
+                client_id: sim::SimConfig::DEMO_CLIENT_ID.to_string(),
+                client_secret: Secret::new(sim::SimConfig::DEMO_CLIENT_SECRET.to_string()),
+                redirect_uri: callback.clone(),
+                request_timeout: Duration::from_secs(10),
+                max_penalty_wait: Duration::from_secs(30),
+            },
+            clock.clone(),
+        );
+    } else if settings.demo {
         let mut config = sim::SimConfig::demo(clock.clone());
         for client in &mut config.clients {
             client.redirect_uris.push(callback.clone());

@@ -25,7 +25,11 @@ pub struct Server {
 impl Server {
     /// Start `atomik` on a free port with `args`, and wait until /healthz answers.
     pub fn start(data_dir: &Path, args: &[&str]) -> Server {
-        let port = free_port();
+        Self::start_on(data_dir, free_port(), args)
+    }
+
+    /// Start `atomik` on `port` (e.g. again after a crash).
+    pub fn start_on(data_dir: &Path, port: u16, args: &[&str]) -> Server {
         let child = Command::new(BIN)
             .arg("--data-dir")
             .arg(data_dir)

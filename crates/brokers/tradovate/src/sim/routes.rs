@@ -44,6 +44,7 @@ pub fn service(shared: Arc<Shared>) -> axum::routing::IntoMakeService<Router> {
         .route("/v1/contract/find", get(contract_find))
         .route("/v1/contract/item", get(contract_item))
         .route("/v1/contract/rollcontract", post(roll_contract))
+        .route("/_sim/orders", get(sim_ledger))
         .with_state(shared);
     Router::new()
         .fallback_service(routes)
@@ -694,4 +695,16 @@ async fn roll_contract(
         }
         None => Json(json!({})).into_response(),
     }
+}
+
+/// Simulator-only inspection: the authoritative order ledger (for tests that
+/// run the simulator in another process, such as the crash soak).
+async fn sim_ledger(State(shared): S) -> Response {
+    let state = shared.state.lock().expect("sim state");
+    let orders: Vec<Value> = state
+        .orders
+        .iter()
+        .map(|o| json!({"id": o.id, "accountId": o.account_id, "clOrdId": o.cl_ord_id, "symbol": o.symbol, "action": o.action, "qty": o.qty, "ordStatus": o.status}))
+        .collect();
+    Json(orders).into_response()
 }
