@@ -37,6 +37,9 @@ pub struct ExecConfig {
     pub resolve_grace: Duration,
     /// Attempts before a never-sent intent is given up as failed.
     pub max_attempts: i64,
+    /// Orders in flight at once per broker environment (copy-group fan-out
+    /// stays within the broker's request limits).
+    pub max_in_flight_per_broker: usize,
 }
 
 impl Default for ExecConfig {
@@ -46,6 +49,7 @@ impl Default for ExecConfig {
             poll: Duration::from_millis(200),
             resolve_grace: Duration::from_secs(2),
             max_attempts: 5,
+            max_in_flight_per_broker: 32,
         }
     }
 }
@@ -59,6 +63,9 @@ pub struct Executor {
     config: ExecConfig,
     instance: String,
     wake: Arc<Notify>,
+    /// One semaphore per `broker:environment`.
+    in_flight:
+        Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -81,6 +88,7 @@ impl Executor {
             config,
             instance: format!("exec-{}", uuid::Uuid::new_v4().simple()),
             wake: Arc::new(Notify::new()),
+            in_flight: Arc::default(),
         }
     }
 
@@ -91,6 +99,17 @@ impl Executor {
 
     fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    fn broker_gate(&self, key: &str) -> Arc<tokio::sync::Semaphore> {
+        let mut map = self.in_flight.lock().expect("in-flight map");
+        map.entry(key.to_string())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    self.config.max_in_flight_per_broker.max(1),
+                ))
+            })
+            .clone()
     }
 
     /// Until `shutdown`: a pass on every wake-up, and at least every `poll`.
@@ -324,6 +343,8 @@ impl Executor {
             self.now(),
         )
         .await?;
+        let gate = self.broker_gate(&format!("{}:{}", account.broker, account.environment));
+        let _permit = gate.acquire_owned().await.expect("never closed");
         let started = Instant::now();
         let request = OrderRequest {
             client_order_id: i.client_order_id.clone(),
@@ -490,6 +511,10 @@ impl Executor {
             && tracked != broker
         {
             tracing::warn!(account = %account_id, symbol, %tracked, %broker, "tracked position differs from the broker's; using the broker's");
+            let note = format!(
+                "position for {symbol} differed: atomik tracked {tracked}, the broker reported {broker}; the broker's is used"
+            );
+            accounts::record_error(&self.db, account_id, &note, false, self.now()).await?;
         }
         if tracked != Some(broker) {
             execution::set_position(

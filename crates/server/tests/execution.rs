@@ -570,3 +570,43 @@ on_both_databases!(
         assert!(e.sim.orders().is_empty());
     }
 );
+
+on_both_databases!(
+    /// The followers-per-group limit, the global kill switch, and a position
+    /// that differs from the broker's shown on the account.
+    async fn follower_limit_global_kill_switch_and_reconciliation(t) {
+        let e = atomik_testkit::tradovate_app_with_traders(t, "exec-secret", Duration::from_secs(5), 4).await;
+        let (trader, ids) = desk(&e, 4, &[("MNQ1!", None)]).await;
+        sqlx::query("UPDATE users SET plan_id = 'starter'").execute(e.app.db.pool()).await.unwrap();
+        let post = |path: String, body: Value| {
+            let (c, csrf) = (trader.c.clone(), trader.csrf.clone());
+            async move { c.post(path).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
+        };
+        let group: Value = post(e.app.url("/api/v1/copy-groups"), json!({"name": "g", "leader_account_id": ids[0]})).await.json().await.unwrap();
+        let followers = e.app.url(&format!("/api/v1/copy-groups/{}/followers", group["id"].as_str().unwrap()));
+        // Starter: 2 followers per group.
+        assert_eq!(post(followers.clone(), json!({"account_id": ids[1]})).await.status(), 204);
+        assert_eq!(post(followers.clone(), json!({"account_id": ids[2]})).await.status(), 204);
+        let res = post(followers.clone(), json!({"account_id": ids[3]})).await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("Followers per group limit reached: the starter plan allows 2"));
+        // A second group is over the Starter plan's one group.
+        let res = post(e.app.url("/api/v1/copy-groups"), json!({"name": "g2", "leader_account_id": ids[1]})).await;
+        assert_eq!(res.status(), 409);
+        // Global kill switch (operators only).
+        sqlx::query("UPDATE users SET is_admin = 1").execute(e.app.db.pool()).await.unwrap();
+        assert_eq!(post(e.app.url("/api/v1/admin/kill-switch"), json!({"engaged": true})).await.status(), 204);
+        let killed = signal(&e, &trader, json!({"action": "BUY", "id": "g1"})).await;
+        assert!(killed.iter().all(|i| i.status == "skipped" && i.reason.as_deref().unwrap().contains("(global)")));
+        assert_eq!(post(e.app.url("/api/v1/admin/kill-switch"), json!({"engaged": false})).await.status(), 204);
+        // atomik believes the leader is 5 long; the broker says flat.
+        let symbol = "MNQZ6";
+        atomik_storage::execution::set_position(&e.app.db, &ids[0], symbol, "5", 1).await.unwrap();
+        let exit = signal(&e, &trader, json!({"action": "EXIT", "id": "g2"})).await;
+        let leader = exit.iter().find(|i| i.account_id == ids[0]).unwrap();
+        assert_eq!((leader.status.as_str(), leader.reason.as_deref()), ("skipped", Some("no position to exit")));
+        let accounts: Value = trader.c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
+        let row = accounts.as_array().unwrap().iter().find(|a| a["id"] == ids[0].as_str()).unwrap();
+        assert!(row["last_error"].as_str().unwrap().contains("atomik tracked 5, the broker reported 0"), "{row}");
+    }
+);

@@ -110,3 +110,25 @@ pub async fn update_user(
         .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(Json(updated.into()))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct GlobalKillSwitch {
+    pub engaged: bool,
+}
+
+/// Engage or release the global kill switch: no order leaves for anyone.
+#[utoipa::path(post, path = "/api/v1/admin/kill-switch", tag = "admin", request_body = GlobalKillSwitch,
+    responses((status = 204), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn kill_switch(
+    State(state): State<AppState>,
+    user: Authed,
+    body: Result<Json<GlobalKillSwitch>, axum::extract::rejection::JsonRejection>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    require_admin(&user)?;
+    let Json(body) =
+        body.map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {}", e.body_text())))?;
+    atomik_storage::execution::set_kill_switch(state.db(), "global", body.engaged, state.now_ms())
+        .await?;
+    tracing::warn!(engaged = body.engaged, operator = %user.user.email, "global kill switch changed");
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

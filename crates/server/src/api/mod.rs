@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             post(copy_groups::add_follower),
         )
         .route("/admin/users", get(admin::list_users))
+        .route("/admin/kill-switch", post(admin::kill_switch))
         .route("/admin/users/{id}", patch(admin::update_user))
         .fallback(not_found)
 }
@@ -76,7 +77,7 @@ async fn not_found() -> ApiError {
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, strategies::list, strategies::create,
         strategies::set_active, strategies::kill_switch, copy_groups::list, copy_groups::create,
-        copy_groups::add_follower, admin::list_users, admin::update_user
+        copy_groups::add_follower, admin::list_users, admin::update_user, admin::kill_switch
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
