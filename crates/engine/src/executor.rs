@@ -333,6 +333,30 @@ impl Executor {
             Decision::Skip(reason) => return self.finish(i, "skipped", &reason.to_string()).await,
             Decision::Order { side, quantity, .. } => (side, quantity),
         };
+        if let Some(max) = i
+            .strategy
+            .max_order_quantity
+            .as_deref()
+            .and_then(|m| Decimal::from_str(m).ok())
+            && quantity > max
+        {
+            let reason = format!(
+                "risk: an order of {quantity} exceeds the strategy's max order quantity {max}"
+            );
+            return self.finish(i, "skipped", &reason).await;
+        }
+        if let Some(cap) = i.strategy.daily_order_cap {
+            let day_start = self.now() - self.now().rem_euclid(86_400_000);
+            let sent =
+                execution::accepted_since(&self.db, &i.strategy.id, &i.account_id, day_start)
+                    .await?;
+            if sent >= cap {
+                let reason = format!(
+                    "risk: the strategy's daily order cap ({cap}) is reached on this account"
+                );
+                return self.finish(i, "skipped", &reason).await;
+            }
+        }
         let side_text = side_key(side);
         execution::mark_sending(
             &self.db,

@@ -610,3 +610,33 @@ on_both_databases!(
         assert!(row["last_error"].as_str().unwrap().contains("atomik tracked 5, the broker reported 0"), "{row}");
     }
 );
+
+on_both_databases!(
+    async fn max_order_quantity_and_daily_cap_deny_orders(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "1").await;
+        let strategies: Value = t.c.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
+        let first = strategies[0]["id"].as_str().unwrap().to_string();
+        let webhook_id = strategies[0]["webhook_id"].as_str().unwrap().to_string();
+        let post = |path: String, body: Value| {
+            let (c, csrf) = (t.c.clone(), t.csrf.clone());
+            async move { c.post(path).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
+        };
+        post(e.app.url(&format!("/api/v1/strategies/{first}/deactivate")), json!({})).await;
+        let res = post(e.app.url("/api/v1/strategies"), json!({"webhook_id": webhook_id, "broker_account_id": t.account_id,
+            "name": "capped", "instrument": "MNQ1!", "quantity": "1", "quantity_source": "alert",
+            "max_order_quantity": "3", "daily_order_cap": 2})).await;
+        assert_eq!(res.status(), 201);
+        let too_big = signal(&e, &t, json!({"action": "BUY", "quantity": 5, "id": "q1"})).await;
+        assert_eq!(too_big[0].status, "skipped");
+        assert!(too_big[0].reason.as_deref().unwrap().contains("exceeds the strategy's max order quantity 3"));
+        for n in 0..2 {
+            let ok = signal(&e, &t, json!({"action": "BUY", "quantity": 2, "id": format!("ok{n}")})).await;
+            assert_eq!(ok[0].status, "accepted");
+        }
+        let capped = signal(&e, &t, json!({"action": "BUY", "quantity": 1, "id": "q3"})).await;
+        assert_eq!(capped[0].status, "skipped");
+        assert!(capped[0].reason.as_deref().unwrap().contains("daily order cap (2)"));
+        assert_eq!(e.sim.orders().len(), 2);
+    }
+);

@@ -26,11 +26,15 @@ pub struct Strategy {
     pub max_position: Option<String>,
     /// `HH:MM-HH:MM` UTC; signals outside it are skipped.
     pub trading_hours: Option<String>,
+    /// Largest single order; a larger one is refused (risk denial).
+    pub max_order_quantity: Option<String>,
+    /// Orders per UTC day and account.
+    pub daily_order_cap: Option<i64>,
     pub active: bool,
 }
 
 const STRATEGY_COLUMNS: &str = "id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
-     quantity_from_alert, max_per_signal, max_position, trading_hours, active";
+     quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, active";
 
 fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
     Ok(Strategy {
@@ -45,6 +49,8 @@ fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
         max_per_signal: row.try_get("max_per_signal")?,
         max_position: row.try_get("max_position")?,
         trading_hours: row.try_get("trading_hours")?,
+        max_order_quantity: row.try_get("max_order_quantity")?,
+        daily_order_cap: row.try_get("daily_order_cap")?,
         active: row.try_get::<i64, _>("active")? != 0,
     })
 }
@@ -60,6 +66,8 @@ pub struct NewStrategy<'a> {
     pub max_per_signal: &'a str,
     pub max_position: Option<&'a str>,
     pub trading_hours: Option<&'a str>,
+    pub max_order_quantity: Option<&'a str>,
+    pub daily_order_cap: Option<i64>,
 }
 
 /// Activate a strategy (plan limit on active strategies); the webhook and the
@@ -84,8 +92,8 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
     let id = new_id();
     sqlx::query(
         "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
-         quantity_from_alert, max_per_signal, max_position, trading_hours, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)",
+         quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, \
+         active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)",
     )
     .bind(&id)
     .bind(s.user_id)
@@ -98,6 +106,8 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
     .bind(s.max_per_signal)
     .bind(s.max_position)
     .bind(s.trading_hours)
+    .bind(s.max_order_quantity)
+    .bind(s.daily_order_cap)
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -541,6 +551,24 @@ pub async fn set_position(
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// Orders accepted for a strategy on an account since `since` (daily cap).
+pub async fn accepted_since(
+    db: &Db,
+    strategy_id: &str,
+    account_id: &str,
+    since: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_intents WHERE strategy_id = $1 AND account_id = $2 AND status = 'accepted' \
+         AND created_at >= $3",
+    )
+    .bind(strategy_id)
+    .bind(account_id)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?)
 }
 
 /// Every tracked position of an account (non-zero).

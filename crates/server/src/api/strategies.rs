@@ -28,6 +28,10 @@ pub struct StrategyView {
     pub max_position: Option<String>,
     /// `HH:MM-HH:MM` UTC; signals outside are skipped.
     pub trading_hours: Option<String>,
+    /// Largest single order; larger orders are refused.
+    pub max_order_quantity: Option<String>,
+    /// Orders per UTC day on the account.
+    pub daily_order_cap: Option<i64>,
     pub active: bool,
 }
 
@@ -49,6 +53,8 @@ impl From<Strategy> for StrategyView {
             max_per_signal: s.max_per_signal,
             max_position: s.max_position,
             trading_hours: s.trading_hours,
+            max_order_quantity: s.max_order_quantity,
+            daily_order_cap: s.daily_order_cap,
             active: s.active,
         }
     }
@@ -69,6 +75,10 @@ pub struct CreateStrategy {
     /// Optional `HH:MM-HH:MM` in UTC (may wrap midnight).
     #[serde(default)]
     pub trading_hours: Option<String>,
+    #[serde(default)]
+    pub max_order_quantity: Option<String>,
+    #[serde(default)]
+    pub daily_order_cap: Option<i64>,
 }
 
 fn positive(field: &str, value: &str) -> Result<String, ApiError> {
@@ -131,6 +141,19 @@ pub async fn create_strategy(
         ),
         None => None,
     };
+    let max_order_quantity = match b
+        .max_order_quantity
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
+        Some(m) => Some(positive("max_order_quantity", m)?),
+        None => None,
+    };
+    if b.daily_order_cap.is_some_and(|c| c < 1) {
+        return Err(ApiError::unprocessable(
+            "daily_order_cap must be at least 1.",
+        ));
+    }
     Ok(execution::create_strategy(
         state.db(),
         NewStrategy {
@@ -144,6 +167,8 @@ pub async fn create_strategy(
             max_per_signal: &cap,
             max_position: max_position.as_deref(),
             trading_hours: trading_hours.as_deref(),
+            max_order_quantity: max_order_quantity.as_deref(),
+            daily_order_cap: b.daily_order_cap,
         },
         state.now_ms(),
     )

@@ -142,6 +142,8 @@ pub struct CreateForm {
     max_per_signal: Option<String>,
     max_position: Option<String>,
     trading_hours: Option<String>,
+    max_order_quantity: Option<String>,
+    daily_order_cap: Option<String>,
 }
 
 pub async fn create(
@@ -149,6 +151,28 @@ pub async fn create(
     WebUser(user): WebUser,
     Form(f): Form<CreateForm>,
 ) -> Response {
+    let daily_order_cap = match f
+        .daily_order_cap
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => match c.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let msg = format!("daily order cap must be a whole number, got {c:?}");
+                return page(
+                    &state,
+                    &user,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                    Some(msg),
+                )
+                .await;
+            }
+        },
+        None => None,
+    };
     let body = CreateStrategy {
         webhook_id: f.webhook_id,
         broker_account_id: f.broker_account_id,
@@ -159,6 +183,8 @@ pub async fn create(
         max_per_signal: f.max_per_signal,
         max_position: f.max_position,
         trading_hours: f.trading_hours,
+        max_order_quantity: f.max_order_quantity,
+        daily_order_cap,
     };
     match create_strategy(&state, &user.user.id, body).await {
         Ok(s) => {
