@@ -66,6 +66,8 @@ pub struct Executor {
     /// One semaphore per `broker:environment`.
     in_flight:
         Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    /// Accounts this instance is draining right now.
+    draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -89,6 +91,7 @@ impl Executor {
             instance: format!("exec-{}", uuid::Uuid::new_v4().simple()),
             wake: Arc::new(Notify::new()),
             in_flight: Arc::default(),
+            draining: Arc::default(),
         }
     }
 
@@ -112,11 +115,14 @@ impl Executor {
             .clone()
     }
 
-    /// Until `shutdown`: a pass on every wake-up, and at least every `poll`.
+    /// Until `shutdown`: on every wake-up, and at least every `poll`, start a
+    /// drain for each account with work that is not already draining. Drains
+    /// run independently: a slow account never holds up another's next
+    /// intent.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            if let Err(err) = self.run_once().await {
-                tracing::error!(error = %err, "execution pass failed");
+            if let Err(err) = self.dispatch().await {
+                tracing::error!(error = %err, "execution dispatch failed");
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -126,7 +132,34 @@ impl Executor {
         }
     }
 
-    /// One pass: every account with work, in parallel. Returns intents advanced.
+    async fn dispatch(&self) -> Result<(), StorageError> {
+        for account_id in execution::accounts_with_work(&self.db, self.now()).await? {
+            if !self
+                .draining
+                .lock()
+                .expect("draining set")
+                .insert(account_id.clone())
+            {
+                continue;
+            }
+            let me = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.drain_account(&account_id).await {
+                    tracing::error!(error = %e, account = %account_id, "account execution failed");
+                }
+                me.draining
+                    .lock()
+                    .expect("draining set")
+                    .remove(&account_id);
+                // Work may have arrived while draining: look again.
+                me.wake.notify_one();
+            });
+        }
+        Ok(())
+    }
+
+    /// One pass, waiting for it: every account with work, in parallel.
+    /// Returns intents advanced.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let accounts = execution::accounts_with_work(&self.db, self.now()).await?;
         let mut set = tokio::task::JoinSet::new();

@@ -640,3 +640,54 @@ on_both_databases!(
         assert_eq!(e.sim.orders().len(), 2);
     }
 );
+
+async fn post_signal(t: &Trader, payload: Value) -> String {
+    let res = atomik_testkit::client()
+        .post(format!("{}?secret={}", t.hook_url, t.secret))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    res.json::<Value>().await.unwrap()["signal_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+on_both_databases!(
+    /// A broker call hanging on one account does not hold up the others.
+    async fn a_slow_account_never_delays_another(t) {
+        let e = atomik_testkit::tradovate_app_configured(t, "exec-secret", Duration::from_secs(10), 2, fast_config()).await;
+        let (trader, ids) = desk(&e, 2, &[("MNQ1!", None), ("MNQ1!", None)]).await;
+        e.sim.faults().fail_next(1, Fault::Latency(Duration::from_secs(4)));
+        let first = post_signal(&trader, json!({"action": "BUY", "id": "slow-1"})).await;
+        // Wait until one account is done with the first signal and the other hangs.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let slow = loop {
+            let intents = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
+            let done: Vec<_> = intents.iter().filter(|i| i.status == "accepted").collect();
+            if done.len() == 1 {
+                break intents.iter().find(|i| i.status != "accepted").unwrap().account_id.clone();
+            }
+            assert!(Instant::now() < deadline, "{intents:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let fast = ids.iter().find(|id| **id != slow).unwrap().clone();
+        let second = post_signal(&trader, json!({"action": "BUY", "id": "fast-2"})).await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let intents = execution::intents_of_signal(&e.app.db, &second).await.unwrap();
+            if intents.iter().any(|i| i.account_id == fast && i.status == "accepted") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the fast account waited: {intents:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let first_now = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
+        let slow_first = first_now.iter().find(|i| i.account_id == slow).unwrap();
+        assert_eq!(slow_first.status, "sending", "the slow account's order is still in flight");
+        wait_until_settled(&e).await;
+        assert_eq!(e.sim.orders().len(), 4);
+    }
+);
