@@ -13,7 +13,6 @@
 //!   `Unsupported`), since the exchange requires the flag for automated orders;
 //! - market orders fill at once at a fixed price per product.
 
-mod faults;
 mod routes;
 mod state;
 
@@ -24,7 +23,7 @@ use std::time::Duration;
 use atomik_broker::Clock;
 use rust_decimal::Decimal;
 
-pub use faults::{Fault, Faults};
+pub use atomik_simkit::{Fault, Faults};
 pub use state::{AuthCall, AuthCallKind, SimOrder, SimPosition};
 
 #[derive(Debug, Clone)]

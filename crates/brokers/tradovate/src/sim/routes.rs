@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::faults::Fault;
+use atomik_simkit::Fault;
 use super::state::{self, AuthCall, AuthCallKind};
 use crate::oauth::s256;
 use crate::wire::{self, format_time_ms};
@@ -90,58 +90,24 @@ fn authed(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
 
 /// Run `exec` under the next injected fault, if any.
 async fn with_faults(shared: &Shared, exec: impl FnOnce() -> Response) -> Response {
-    match shared.faults.next() {
-        None => exec(),
-        Some(Fault::Latency(d)) => {
-            tokio::time::sleep(d).await;
-            exec()
-        }
-        Some(Fault::ServerErrorBefore) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
-        }
-        Some(Fault::ServerErrorAfter) => {
-            let _ = exec();
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
-        }
-        Some(Fault::TimeoutBefore(d)) => {
-            tokio::time::sleep(d).await;
-            (StatusCode::GATEWAY_TIMEOUT, "timeout").into_response()
-        }
-        Some(Fault::TimeoutAfter(d)) => {
-            let r = exec();
-            tokio::time::sleep(d).await;
-            r
-        }
-        Some(Fault::DropAfter) => {
-            let _ = exec();
-            let broken = futures_util::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "dropped",
-                ))
-            });
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                Body::from_stream(broken),
-            )
-                .into_response()
-        }
-        Some(Fault::Penalty {
+    atomik_simkit::with_faults(&shared.faults, exec, |fault| match fault {
+        Fault::Penalty {
             p_time_secs,
             captcha,
-        }) => Json(json!({
+        } => Json(json!({
             "p-ticket": format!("ticket-{}", uuid::Uuid::new_v4().simple()),
             "p-time": p_time_secs,
             "p-captcha": captcha,
         }))
         .into_response(),
-        Some(Fault::TooManyRequests { retry_after_secs }) => (
+        Fault::TooManyRequests { retry_after_secs } | Fault::Banned { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, retry_after_secs.to_string())],
         )
             .into_response(),
-    }
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "unexpected fault").into_response(),
+    })
+    .await
 }
 
 /// Count an auth call against the configured limit; `false` = over it.

@@ -1,0 +1,1 @@
+//! A Binance simulator speaking Binance's REST protocol (being built).
