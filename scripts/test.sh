@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command. Works on a fresh machine: installs what the tests need
-# (Debian's chromium + chromium-driver for the browser test), makes sure the
+# (Debian's chromium + chromium-driver for the browser test, OpenSSL headers
+# for Binance's official connector in the conformance test), makes sure the
 # PostgreSQL server on 127.0.0.1:5432 (trust auth, database `test`) is up,
 # then runs `cargo test --workspace`. Extra arguments go to cargo test.
 set -euo pipefail
@@ -12,6 +13,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Binance's official connector (a dev-dependency of the conformance test) links OpenSSL.
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the browser tests"
   sudo_if_needed apt-get update -qq

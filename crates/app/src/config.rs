@@ -71,6 +71,18 @@ pub struct ServeArgs {
     /// Use a Tradovate simulator running elsewhere (e.g. `atomik sim`) as the Demo environment [default: in-process]
     #[arg(long, env = "ATOMIK_TRADOVATE_SIM_URL")]
     pub tradovate_sim_url: Option<String>,
+    /// Binance Testnet spot REST base [default: the built-in simulator in demo mode, else https://testnet.binance.vision]
+    #[arg(long, env = "ATOMIK_BINANCE_TESTNET_SPOT_URL")]
+    pub binance_testnet_spot_url: Option<String>,
+    /// Binance Testnet USDⓈ-M futures REST base [default: the built-in simulator in demo mode, else https://testnet.binancefuture.com]
+    #[arg(long, env = "ATOMIK_BINANCE_TESTNET_FUTURES_URL")]
+    pub binance_testnet_futures_url: Option<String>,
+    /// Binance Live spot REST base [default: https://api.binance.com]
+    #[arg(long, env = "ATOMIK_BINANCE_LIVE_SPOT_URL")]
+    pub binance_live_spot_url: Option<String>,
+    /// Binance Live USDⓈ-M futures REST base [default: https://fapi.binance.com]
+    #[arg(long, env = "ATOMIK_BINANCE_LIVE_FUTURES_URL")]
+    pub binance_live_futures_url: Option<String>,
     /// Identical webhook payloads within this many milliseconds are duplicates [default: 1000]
     #[arg(long, env = "ATOMIK_DUPLICATE_WINDOW_MS")]
     pub duplicate_window_ms: Option<i64>,
@@ -96,6 +108,10 @@ pub struct FileConfig {
     pub tradovate_sim_url: Option<String>,
     pub vault_key_file: Option<PathBuf>,
     pub tradovate_client_id: Option<String>,
+    pub binance_testnet_spot_url: Option<String>,
+    pub binance_testnet_futures_url: Option<String>,
+    pub binance_live_spot_url: Option<String>,
+    pub binance_live_futures_url: Option<String>,
 }
 
 impl FileConfig {
@@ -136,6 +152,10 @@ pub struct Settings {
     pub vault_key_env: Option<(String, Vec<String>)>,
     /// A real Tradovate OAuth application (`ATOMIK_TRADOVATE_CLIENT_SECRET` holds its secret).
     pub tradovate_client_id: Option<String>,
+    /// Binance REST bases: Testnet (spot, futures) when set — else the
+    /// built-in simulator in demo mode, else Binance's testnet — and Live.
+    pub binance_testnet: Option<(String, String)>,
+    pub binance_live: (String, String),
     pub server: atomik_server::ServerConfig,
 }
 
@@ -188,7 +208,36 @@ impl Settings {
                     .collect();
                 (k, old)
             });
+        let testnet_spot = serve
+            .binance_testnet_spot_url
+            .clone()
+            .or(file.binance_testnet_spot_url);
+        let testnet_futures = serve
+            .binance_testnet_futures_url
+            .clone()
+            .or(file.binance_testnet_futures_url);
+        let binance_testnet = match (testnet_spot, testnet_futures) {
+            (None, None) => None,
+            (spot, futures) => {
+                let spot = spot.or(futures.clone()).unwrap_or_default();
+                Some((spot.clone(), futures.unwrap_or(spot)))
+            }
+        };
+        let binance_live = (
+            serve
+                .binance_live_spot_url
+                .clone()
+                .or(file.binance_live_spot_url)
+                .unwrap_or_else(|| "https://api.binance.com".into()),
+            serve
+                .binance_live_futures_url
+                .clone()
+                .or(file.binance_live_futures_url)
+                .unwrap_or_else(|| "https://fapi.binance.com".into()),
+        );
         Ok(Settings {
+            binance_testnet,
+            binance_live,
             public_url,
             demo: serve.demo.or(file.demo).unwrap_or(true),
             tradovate_sim_url: serve.tradovate_sim_url.clone().or(file.tradovate_sim_url),

@@ -58,6 +58,9 @@ struct SimArgs {
     /// Address of the Tradovate simulator
     #[arg(long, default_value = "127.0.0.1:8081")]
     tradovate: std::net::SocketAddr,
+    /// Address of the Binance simulator (spot under /api, USDⓈ-M futures under /fapi)
+    #[arg(long, default_value = "127.0.0.1:8082")]
+    binance: std::net::SocketAddr,
     /// Extra OAuth redirect URI to register for the demo client
     #[arg(long)]
     redirect_uri: Vec<String>,
@@ -119,7 +122,7 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
     use atomik_tradovate::sim;
     let clock: std::sync::Arc<dyn atomik_broker::Clock> =
         std::sync::Arc::new(atomik_broker::SystemClock);
-    let mut config = sim::SimConfig::demo(clock);
+    let mut config = sim::SimConfig::demo(clock.clone());
     for client in &mut config.clients {
         client
             .redirect_uris
@@ -135,8 +138,17 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
         handle.rest_url(),
         handle.auth_url()
     );
+    let binance =
+        atomik_binance::sim::start(atomik_binance::sim::SimConfig::demo(clock), args.binance)
+            .await?;
+    println!(
+        "Binance simulator: {} (demo API key {})",
+        binance.base_url(),
+        atomik_binance::sim::SimConfig::DEMO_API_KEY
+    );
     shutdown_signal().await;
     handle.shutdown().await;
+    binance.shutdown().await;
     Ok(())
 }
 
@@ -156,6 +168,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = refresher.await;
     let _ = executor.await;
     if let Some(sim) = runtime.tradovate_sim {
+        sim.shutdown().await;
+    }
+    if let Some(sim) = runtime.binance_sim {
         sim.shutdown().await;
     }
     tracing::info!("shut down cleanly");

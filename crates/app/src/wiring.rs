@@ -25,6 +25,8 @@ pub struct Runtime {
     pub executor: atomik_engine::Executor,
     /// The in-process Tradovate simulator serving the Demo environment.
     pub tradovate_sim: Option<sim::SimHandle>,
+    /// The in-process Binance simulator serving the Testnet environment.
+    pub binance_sim: Option<atomik_binance::sim::SimHandle>,
 }
 
 pub fn tradovate_callback(public_url: &str) -> String {
@@ -125,6 +127,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
             );
         }
     }
+    let binance_sim = register_binance(&mut brokers, settings, clock.clone()).await?;
     let refresh = RefreshConfig::default();
     let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
     let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault).await?;
@@ -151,5 +154,56 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
         tokens,
         executor,
         tradovate_sim,
+        binance_sim,
     })
+}
+
+/// Binance Live at its configured URLs; Testnet at the configured URLs, or
+/// the in-process simulator in demo mode, or Binance's own testnet.
+async fn register_binance(
+    brokers: &mut Brokers,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<atomik_binance::sim::SimHandle>> {
+    use atomik_binance::{Binance, BinanceConfig, sim as bsim};
+    let (live_spot, live_futures) = &settings.binance_live;
+    brokers.add(
+        BrokerKind::Binance,
+        Environment::Live,
+        Arc::new(Binance::new(
+            BinanceConfig::new(live_spot, live_futures),
+            clock.clone(),
+        )),
+    );
+    let (testnet, handle) = match &settings.binance_testnet {
+        Some((spot, futures)) => (BinanceConfig::new(spot, futures), None),
+        None if settings.demo => {
+            let handle = bsim::start(
+                bsim::SimConfig::demo(clock.clone()),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?;
+            tracing::info!(url = %handle.base_url(), "Binance simulator serves the Testnet environment");
+            brokers.add_note(
+                BrokerKind::Binance,
+                Environment::Testnet,
+                format!(
+                    "served by atomik's built-in Binance simulator; its demo key is API key {} with secret key {}",
+                    bsim::SimConfig::DEMO_API_KEY,
+                    bsim::SimConfig::DEMO_SECRET_KEY
+                ),
+            );
+            (BinanceConfig::single(&handle.base_url()), Some(handle))
+        }
+        None => (
+            BinanceConfig::new(BinanceConfig::TESTNET_SPOT, BinanceConfig::TESTNET_FUTURES),
+            None,
+        ),
+    };
+    brokers.add(
+        BrokerKind::Binance,
+        Environment::Testnet,
+        Arc::new(Binance::new(testnet, clock)),
+    );
+    Ok(handle)
 }

@@ -33,6 +33,23 @@ pub trait Broker: Send + Sync {
         account: &AccountRef,
     ) -> Result<Vec<Position>, BrokerError>;
 
+    /// The signed position in one resolved instrument (spot: the free
+    /// balance of the base asset). By default, from [`Broker::positions`].
+    async fn position(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+        instrument: &Instrument,
+    ) -> Result<rust_decimal::Decimal, BrokerError> {
+        Ok(self
+            .positions(session, account)
+            .await?
+            .into_iter()
+            .find(|p| p.symbol == instrument.symbol)
+            .map(|p| p.quantity)
+            .unwrap_or_default())
+    }
+
     /// Place an order. `order.client_order_id` is stable for the intent's lifetime.
     async fn place_order(
         &self,
@@ -41,19 +58,24 @@ pub trait Broker: Send + Sync {
         order: &OrderRequest,
     ) -> Result<OrderAck, BrokerError>;
 
+    /// Cancel a working order of `instrument` (`Instrument::symbol`).
     async fn cancel_order(
         &self,
         session: &Session,
         account: &AccountRef,
+        instrument: &str,
         broker_order_id: &str,
     ) -> Result<(), BrokerError>;
 
-    /// Look an order up by the client order id we gave it. `Ok(None)` means
-    /// the broker has no such order: it was never placed.
+    /// Look an order up by the client order id we gave it, for the
+    /// instrument it was sent for (`Instrument::symbol`; some brokers key
+    /// lookups by symbol). `Ok(None)` means the broker has no such order: it
+    /// was never placed.
     async fn order_by_client_id(
         &self,
         session: &Session,
         account: &AccountRef,
+        instrument: &str,
         client_order_id: &str,
     ) -> Result<Option<OrderReport>, BrokerError>;
 

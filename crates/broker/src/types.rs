@@ -161,10 +161,17 @@ pub enum OrderType {
 /// A resolved, tradable instrument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Instrument {
-    /// What the broker calls it now (e.g. `MNQZ6`).
+    /// What atomik calls it now: the broker's name, qualified by market
+    /// where one broker has several (`MNQZ6`, `BTCUSDT`, `BTCUSDT.P`).
     pub symbol: String,
-    /// The broker's id for it, when it has one (Tradovate contract id).
+    /// The broker's id for it, when it has one (Tradovate contract id,
+    /// Binance symbol).
     pub broker_id: Option<String>,
+    /// Smallest tradable quantity increment (1 for futures contracts).
+    pub quantity_step: Decimal,
+    /// Whether a position may go short (futures yes; spot crypto and
+    /// prediction markets no).
+    pub can_short: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +181,9 @@ pub struct OrderRequest {
     pub side: Side,
     pub quantity: Decimal,
     pub order_type: OrderType,
+    /// The order may only reduce the position (exits); brokers that support
+    /// it refuse an order that would grow or flip it.
+    pub reduce_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -119,7 +119,8 @@ fn order(side: Side, quantity: Decimal, kind: OrderKind) -> Decision {
     } else {
         Decision::Order {
             side,
-            quantity,
+            // Step arithmetic leaves trailing zeros (0.01000): drop them.
+            quantity: quantity.normalize(),
             kind,
         }
     }

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atomik_broker::{
-    AccountRef, BrokerError, BrokerKind, Clock, OrderRequest, OrderState, OrderType, Side,
+    AccountRef, BrokerError, Clock, Instrument, OrderRequest, OrderState, OrderType, Side,
 };
 use atomik_domain::signal::{Action, Intent as SignalIntent, parse_comment};
-use atomik_domain::sizing::{self, Decision, QuantitySource, Sizing};
+use atomik_domain::sizing::{self, Decision, OrderKind, QuantitySource, Sizing};
 use atomik_storage::broker_accounts as accounts;
 use atomik_storage::execution::{self, Intent};
 use atomik_storage::{Db, StorageError};
@@ -340,12 +340,8 @@ impl Executor {
                     .await;
             }
         };
-        let position = match broker.positions(&session, &aref).await {
-            Ok(list) => list
-                .into_iter()
-                .find(|p| p.symbol == instrument.symbol)
-                .map(|p| p.quantity)
-                .unwrap_or(Decimal::ZERO),
+        let position = match broker.position(&session, &aref, &instrument).await {
+            Ok(quantity) => quantity,
             Err(e) => {
                 return self
                     .not_sent(
@@ -358,13 +354,17 @@ impl Executor {
         };
         self.reconcile(&account.id, &instrument.symbol, position)
             .await?;
-        let decision = match size(i, position, can_short(&account.broker)) {
+        let decision = match size(i, position, &instrument) {
             Ok(d) => d,
             Err(reason) => return self.finish(i, "rejected", &reason).await,
         };
-        let (side, quantity) = match decision {
+        let (side, quantity, kind) = match decision {
             Decision::Skip(reason) => return self.finish(i, "skipped", &reason.to_string()).await,
-            Decision::Order { side, quantity, .. } => (side, quantity),
+            Decision::Order {
+                side,
+                quantity,
+                kind,
+            } => (side, quantity, kind),
         };
         if let Some(max) = i
             .strategy
@@ -409,6 +409,7 @@ impl Executor {
             side,
             quantity,
             order_type: OrderType::Market,
+            reduce_only: matches!(kind, OrderKind::Reduce | OrderKind::Close),
         };
         match broker.place_order(&session, &aref, &request).await {
             Ok(ack) => {
@@ -445,10 +446,21 @@ impl Executor {
                 accounts::pause_with_error(&self.db, &account.id, &msg, self.now()).await?;
                 self.finish(i, "failed", &msg).await
             }
+            // A rate limit always ends: wait as told, never give up over it.
             Err(BrokerError::RateLimited {
                 retry_after,
                 reason,
-            }) => self.not_sent(i, &reason, retry_after).await,
+            }) => {
+                execution::retry_later(
+                    &self.db,
+                    &i.id,
+                    &reason,
+                    self.now() + ms(retry_after),
+                    self.now(),
+                )
+                .await?;
+                Ok(false)
+            }
             Err(e @ (BrokerError::NotSent(_) | BrokerError::AuthExpired(_))) => {
                 self.not_sent(i, &e.to_string(), Duration::from_millis(500))
                     .await
@@ -485,7 +497,12 @@ impl Executor {
             name: account.broker_account_name.clone(),
         };
         match broker
-            .order_by_client_id(&session, &aref, &i.client_order_id)
+            .order_by_client_id(
+                &session,
+                &aref,
+                i.instrument.as_deref().unwrap_or(&i.strategy.instrument),
+                &i.client_order_id,
+            )
             .await
         {
             Ok(Some(report)) => {
@@ -609,16 +626,8 @@ fn side_key(side: Side) -> &'static str {
     }
 }
 
-/// Futures (Tradovate, IB) can short; spot crypto and prediction markets cannot.
-fn can_short(broker: &str) -> bool {
-    matches!(
-        BrokerKind::parse(broker),
-        Some(BrokerKind::Tradovate | BrokerKind::InteractiveBrokers)
-    )
-}
-
-/// The sizing decision for an intent on `position`.
-fn size(i: &Intent, position: Decimal, can_short: bool) -> Result<Decision, String> {
+/// The sizing decision for an intent on `position` in `instrument`.
+fn size(i: &Intent, position: Decimal, instrument: &Instrument) -> Result<Decision, String> {
     let bad = |what: &str| format!("strategy misconfigured: {what}");
     let action = match i.action.as_str() {
         "BUY" => Action::Buy,
@@ -658,7 +667,7 @@ fn size(i: &Intent, position: Decimal, can_short: bool) -> Result<Decision, Stri
         position,
         quantity: sizing::order_quantity(strategy_qty, source, alert_qty),
         max_position,
-        can_short,
-        step: Decimal::ONE,
+        can_short: instrument.can_short,
+        step: instrument.quantity_step,
     }))
 }

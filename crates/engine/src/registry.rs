@@ -10,6 +10,9 @@ use atomik_broker::{Broker, BrokerKind, Environment, OAuthConnector};
 pub struct Brokers {
     adapters: HashMap<(BrokerKind, Environment), Arc<dyn Broker>>,
     oauth: HashMap<(BrokerKind, Environment), Arc<dyn OAuthConnector>>,
+    /// What the connect page tells users about an environment (e.g. the
+    /// built-in simulator's demo credentials).
+    notes: HashMap<(BrokerKind, Environment), String>,
 }
 
 impl Brokers {
@@ -35,6 +38,15 @@ impl Brokers {
     ) -> &mut Self {
         self.oauth.insert((kind, env), connector);
         self
+    }
+
+    pub fn add_note(&mut self, kind: BrokerKind, env: Environment, note: String) -> &mut Self {
+        self.notes.insert((kind, env), note);
+        self
+    }
+
+    pub fn note(&self, kind: BrokerKind, env: Environment) -> Option<&str> {
+        self.notes.get(&(kind, env)).map(String::as_str)
     }
 
     pub fn get(&self, kind: BrokerKind, env: Environment) -> Option<Arc<dyn Broker>> {

@@ -4,6 +4,7 @@
 
 use atomik_broker::{BrokerError, BrokerKind, ConnectionReport, Environment, Session};
 use atomik_engine::credentials;
+use atomik_secrets::Secret;
 use atomik_secrets::vault::Aad;
 use atomik_storage::broker_accounts::{self as accounts, BrokerAccount, Disconnected, NewAccount};
 use atomik_storage::{StorageError, oauth_flows};
@@ -12,9 +13,12 @@ use crate::AppState;
 use crate::auth::tokens::{digest, random_token};
 use crate::error::ApiError;
 
-/// How long a started authorization stays valid.
+/// How long a started authorization (or a tested, unsaved key) stays valid.
 const OAUTH_FLOW_TTL_MS: i64 = 10 * 60 * 1000;
 const FLOW_TABLE: &str = "oauth_flows";
+// Credentials tested but not yet saved wait sealed in `oauth_flows`, bound
+// to the dashboard session and, as associated data, to the hash of the Save
+// token (no account row has such an id) and the user; Save takes them once.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -154,6 +158,207 @@ pub async fn finish_oauth(
     let session = connector.exchange_code(code, &verifier).await?;
     let report = broker.test_connection(&session).await?;
     store_connection(state, user_id, kind, env, &session, &report).await
+}
+
+/// Credentials typed into the dashboard or sent to the API for an API-key broker.
+pub struct ApiKeyInput {
+    pub api_key: String,
+    pub secret: String,
+    pub passphrase: Option<String>,
+}
+
+/// The session credentials as typed, checked for presence.
+pub fn api_key_session(kind: BrokerKind, input: &ApiKeyInput) -> Result<Session, ConnectError> {
+    input.session(kind)
+}
+
+impl ApiKeyInput {
+    fn session(&self, kind: BrokerKind) -> Result<Session, ConnectError> {
+        let api_key = self.api_key.trim();
+        if api_key.is_empty() || self.secret.trim().is_empty() {
+            return Err(ConnectError::Refused(format!(
+                "Fill in the {} API key and its secret (or private key).",
+                kind.label()
+            )));
+        }
+        Ok(Session::ApiKey {
+            key: Secret::new(api_key.to_string()),
+            secret: Secret::new(self.secret.trim().to_string()),
+            passphrase: self
+                .passphrase
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| Secret::new(p.to_string())),
+        })
+    }
+}
+
+/// What the user must do at the broker to give a key trading permission.
+pub fn trading_permission_help(kind: BrokerKind) -> &'static str {
+    match kind {
+        BrokerKind::Binance => {
+            "In Binance API Management, press Edit restrictions on this key, tick \"Enable Spot & Margin Trading\" \
+             (and \"Enable Futures\" for USDⓈ-M futures), save, then test again."
+        }
+        _ => "Give the key trading permission at the broker, then test again.",
+    }
+}
+
+fn api_key_broker(
+    state: &AppState,
+    kind: BrokerKind,
+    env: Environment,
+) -> Result<std::sync::Arc<dyn atomik_broker::Broker>, ConnectError> {
+    if state.brokers().oauth(kind, env).is_some() {
+        return Err(ConnectError::Refused(format!(
+            "{} connects through its own sign-in page, not with API keys.",
+            kind.label()
+        )));
+    }
+    state.brokers().get(kind, env).ok_or_else(|| {
+        ConnectError::Refused(format!(
+            "{} {} is not configured on this server.",
+            kind.label(),
+            env
+        ))
+    })
+}
+
+/// Test Connection for credentials not saved yet: what the broker reports.
+pub async fn test_api_key(
+    state: &AppState,
+    kind: BrokerKind,
+    env: Environment,
+    input: &ApiKeyInput,
+) -> Result<(Session, ConnectionReport), ConnectError> {
+    let broker = api_key_broker(state, kind, env)?;
+    let session = input.session(kind)?;
+    let report = broker.test_connection(&session).await?;
+    Ok((session, report))
+}
+
+/// Keep tested credentials sealed for a Save from the same dashboard
+/// session; returns the token the Save form carries.
+pub async fn hold_tested(
+    state: &AppState,
+    user_id: &str,
+    session_hash: &str,
+    kind: BrokerKind,
+    env: Environment,
+    session: &Session,
+) -> Result<String, ConnectError> {
+    let token = random_token("");
+    let token_hash = digest(&token);
+    let sealed = credentials::seal(state.vault(), &token_hash, user_id, session)
+        .map_err(|e| ConnectError::Refused(format!("cannot seal the credentials: {e}")))?;
+    oauth_flows::create(
+        state.db(),
+        oauth_flows::NewFlow {
+            state_hash: &token_hash,
+            session_hash,
+            user_id,
+            broker: kind.key(),
+            environment: env.key(),
+            kek_id: &sealed.kek_id,
+            sealed_verifier: &sealed.sealed,
+            expires_at: state.now_ms() + OAUTH_FLOW_TTL_MS,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Take credentials held by [`hold_tested`] (once).
+pub async fn take_tested(
+    state: &AppState,
+    user_id: &str,
+    session_hash: &str,
+    token: &str,
+) -> Result<(BrokerKind, Environment, Session), ConnectError> {
+    let token_hash = digest(token);
+    let expired = || {
+        ConnectError::Refused(
+            "The tested credentials expired or were already saved: fill in the form again.".into(),
+        )
+    };
+    let flow = oauth_flows::take(state.db(), &token_hash, session_hash, state.now_ms())
+        .await?
+        .filter(|f| f.user_id == user_id)
+        .ok_or_else(expired)?;
+    let kind = BrokerKind::parse(&flow.broker).ok_or_else(expired)?;
+    let env = Environment::parse(&flow.environment).ok_or_else(expired)?;
+    let session = credentials::open(
+        state.vault(),
+        &token_hash,
+        user_id,
+        &atomik_storage::broker_accounts::SealedCredential {
+            kek_id: flow.kek_id,
+            sealed: flow.sealed_verifier,
+        },
+    )
+    .map_err(|e| ConnectError::Refused(format!("stored credentials unreadable: {e}")))?;
+    Ok((kind, env, session))
+}
+
+/// Save API-key credentials: tested first (again, if they were tested
+/// before — a key can lose its permissions in between). A key without
+/// trading permission is never saved. Credentials whose test fails are saved
+/// only if the user insists, and the account then shows the failure.
+pub async fn connect_api_key(
+    state: &AppState,
+    user_id: &str,
+    kind: BrokerKind,
+    env: Environment,
+    session: &Session,
+    insist: bool,
+) -> Result<(Connected, Option<ConnectionReport>), ConnectError> {
+    let broker = api_key_broker(state, kind, env)?;
+    match broker.test_connection(session).await {
+        Ok(report) if !report.can_trade => Err(ConnectError::Refused(format!(
+            "This API key has no trading permission, so atomik cannot place orders with it; nothing was saved. {}",
+            trading_permission_help(kind)
+        ))),
+        Ok(report) => {
+            let connected = store_connection(state, user_id, kind, env, session, &report).await?;
+            Ok((connected, Some(report)))
+        }
+        Err(err) if insist => {
+            let Session::ApiKey { key, .. } = session else {
+                return Err(err.into());
+            };
+            let unverified = format!("unverified-{}", &digest(key.expose())[..12]);
+            let report = ConnectionReport {
+                user_id: unverified.clone(),
+                user_name: unverified.clone(),
+                accounts: vec![atomik_broker::BrokerAccountInfo {
+                    id: unverified.clone(),
+                    name: unverified,
+                    active: true,
+                }],
+                balances: Vec::new(),
+                can_trade: false,
+                notes: Vec::new(),
+            };
+            let connected = store_connection(state, user_id, kind, env, session, &report).await?;
+            let message = format!("Test Connection failed when saved: {err}");
+            accounts::record_error(
+                state.db(),
+                &connected.account.id,
+                &message,
+                true,
+                state.now_ms(),
+            )
+            .await?;
+            let account = accounts::find(state.db(), user_id, &connected.account.id)
+                .await?
+                .ok_or(StorageError::NotFound("broker account"))?;
+            Ok((Connected { account }, None))
+        }
+        Err(err) => Err(ConnectError::Refused(format!(
+            "Test Connection failed: {err}. Nothing was saved; fix the credentials, or save anyway to keep them with the error shown."
+        ))),
+    }
 }
 
 fn balance_text(report: &ConnectionReport) -> Option<String> {

@@ -488,3 +488,40 @@ pub async fn tradovate_app_configured(
     let app = spawn_app_on(listener, test_db, server_config, brokers, clock).await;
     TradovateEnv { app, sim }
 }
+
+/// The app wired to a Binance simulator as its Testnet environment.
+pub struct BinanceEnv {
+    pub app: TestApp,
+    pub sim: atomik_binance::sim::SimHandle,
+}
+
+/// As [`binance_app_with`] with the simulator's demo configuration.
+pub async fn binance_app(test_db: TestDb, server_config: ServerConfig) -> BinanceEnv {
+    let sim_config = atomik_binance::sim::SimConfig::demo(Arc::new(SystemClock));
+    binance_app_with(test_db, server_config, sim_config, |_| {}).await
+}
+
+/// The app with a Binance simulator (`sim_config`) serving Testnet; `adjust`
+/// tunes the adapter's configuration (timeouts, rate-limit headroom).
+pub async fn binance_app_with(
+    test_db: TestDb,
+    server_config: ServerConfig,
+    sim_config: atomik_binance::sim::SimConfig,
+    adjust: impl FnOnce(&mut atomik_binance::BinanceConfig),
+) -> BinanceEnv {
+    use atomik_broker::{BrokerKind, Environment};
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sim = atomik_binance::sim::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("start Binance simulator");
+    let mut config = atomik_binance::BinanceConfig::single(&sim.base_url());
+    adjust(&mut config);
+    let mut brokers = Brokers::new();
+    brokers.add(
+        BrokerKind::Binance,
+        Environment::Testnet,
+        Arc::new(atomik_binance::Binance::new(config, clock.clone())),
+    );
+    let app = spawn_app_with(test_db, server_config, brokers, clock).await;
+    BinanceEnv { app, sim }
+}

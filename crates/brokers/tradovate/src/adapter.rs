@@ -244,6 +244,7 @@ impl Broker for Tradovate {
         &self,
         session: &Session,
         _account: &AccountRef,
+        _instrument: &str,
         broker_order_id: &str,
     ) -> Result<(), BrokerError> {
         let token = Self::token(session)?;
@@ -274,6 +275,7 @@ impl Broker for Tradovate {
         &self,
         session: &Session,
         account: &AccountRef,
+        _instrument: &str,
         client_order_id: &str,
     ) -> Result<Option<OrderReport>, BrokerError> {
         let token = Self::token(session)?;
@@ -347,6 +349,8 @@ impl Broker for Tradovate {
             return Ok(Instrument {
                 symbol: c.name,
                 broker_id: Some(c.id.to_string()),
+                quantity_step: Decimal::ONE,
+                can_short: true,
             });
         }
         let root = continuous_root(&symbol).unwrap_or(&symbol).to_string();
@@ -373,6 +377,8 @@ impl Broker for Tradovate {
         Ok(Instrument {
             symbol: c.name,
             broker_id: Some(c.id.to_string()),
+            quantity_step: Decimal::ONE,
+            can_short: true,
         })
     }
 

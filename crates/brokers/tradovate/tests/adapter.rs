@@ -94,6 +94,7 @@ async fn order(
                 side,
                 quantity: Decimal::from(qty),
                 order_type: OrderType::Market,
+                reduce_only: false,
             },
         )
         .await
@@ -162,7 +163,7 @@ async fn connection_orders_positions_and_lookup() {
     );
     let found = e
         .broker
-        .order_by_client_id(&s, &account(), "cl-1")
+        .order_by_client_id(&s, &account(), "MNQZ6", "cl-1")
         .await
         .unwrap()
         .unwrap();
@@ -173,7 +174,7 @@ async fn connection_orders_positions_and_lookup() {
     assert_eq!(found.filled_quantity, Decimal::from(3));
     assert!(
         e.broker
-            .order_by_client_id(&s, &account(), "never-sent")
+            .order_by_client_id(&s, &account(), "MNQZ6", "never-sent")
             .await
             .unwrap()
             .is_none()
@@ -189,10 +190,13 @@ async fn connection_orders_positions_and_lookup() {
                 instrument: atomik_broker::Instrument {
                     symbol: "ZZZZ9".into(),
                     broker_id: None,
+                    quantity_step: Decimal::ONE,
+                    can_short: true,
                 },
                 side: Side::Buy,
                 quantity: Decimal::ONE,
                 order_type: OrderType::Market,
+                reduce_only: false,
             },
         )
         .await
@@ -245,7 +249,7 @@ async fn lost_answers_are_ambiguous_and_the_order_is_found_by_lookup() {
         assert!(err.maybe_executed(), "{fault:?} → {err}");
         let found = e
             .broker
-            .order_by_client_id(&s, &account(), &cl)
+            .order_by_client_id(&s, &account(), "MNQZ6", &cl)
             .await
             .unwrap();
         assert!(
@@ -268,7 +272,7 @@ async fn lost_answers_are_ambiguous_and_the_order_is_found_by_lookup() {
         assert!(err.maybe_executed(), "{fault:?} → {err}");
         assert!(
             e.broker
-                .order_by_client_id(&s, &account(), &cl)
+                .order_by_client_id(&s, &account(), "MNQZ6", &cl)
                 .await
                 .unwrap()
                 .is_none()

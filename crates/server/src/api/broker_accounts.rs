@@ -1,9 +1,12 @@
-//! `/api/v1/broker-accounts`: list, test, pause/resume, disconnect.
-//! (Connecting goes through the dashboard: OAuth needs the browser.)
+//! `/api/v1/broker-accounts`: list, connect API-key brokers (test first),
+//! test, pause/resume, disconnect. (OAuth brokers connect through the
+//! dashboard: the broker's sign-in page needs the browser.)
 
+use atomik_broker::{BrokerKind, ConnectionReport, Environment};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 
 use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAccount};
 
@@ -157,19 +160,114 @@ pub async fn test(
     Path(id): Path<String>,
 ) -> Result<Json<TestView>, ApiError> {
     let report = connections::test_account(&state, &user.user.id, &id).await?;
-    Ok(Json(TestView {
-        user_name: report.user_name,
-        accounts: report
-            .accounts
-            .iter()
-            .map(|a| format!("{} ({})", a.name, a.id))
-            .collect(),
-        balances: report
-            .balances
-            .iter()
-            .map(|b| format!("{} {}", b.currency, b.amount))
-            .collect(),
-        can_trade: report.can_trade,
-        notes: report.notes,
-    }))
+    Ok(Json(TestView::from(report)))
+}
+
+impl From<ConnectionReport> for TestView {
+    fn from(report: ConnectionReport) -> Self {
+        TestView {
+            user_name: report.user_name,
+            accounts: report
+                .accounts
+                .iter()
+                .map(|a| format!("{} ({})", a.name, a.id))
+                .collect(),
+            balances: report
+                .balances
+                .iter()
+                .map(|b| format!("{} {}", b.currency, b.amount))
+                .collect(),
+            can_trade: report.can_trade,
+            notes: report.notes,
+        }
+    }
+}
+
+/// API-key credentials (Binance; later Polymarket and IB's Web API).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyRequest {
+    /// `binance`.
+    pub broker: String,
+    /// `testnet` or `live`.
+    pub environment: String,
+    pub api_key: String,
+    /// The HMAC secret key, or an Ed25519 private key in PEM.
+    pub secret: String,
+    pub passphrase: Option<String>,
+    /// Save even when Test Connection fails (never without trading permission).
+    #[serde(default)]
+    pub save_even_if_test_fails: bool,
+}
+
+impl ApiKeyRequest {
+    fn parts(self) -> Result<(BrokerKind, Environment, connections::ApiKeyInput), ApiError> {
+        let kind = BrokerKind::parse(&self.broker).ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "unknown broker {:?}: use tradovate, ib, binance or polymarket",
+                self.broker
+            ))
+        })?;
+        let env = Environment::parse(&self.environment).ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "unknown environment {:?}: use demo, paper, testnet or live",
+                self.environment
+            ))
+        })?;
+        Ok((
+            kind,
+            env,
+            connections::ApiKeyInput {
+                api_key: self.api_key,
+                secret: self.secret,
+                passphrase: self.passphrase,
+            },
+        ))
+    }
+}
+
+/// Test API-key credentials without saving them.
+#[utoipa::path(post, path = "/api/v1/broker-accounts/test-credentials", tag = "broker accounts",
+    request_body = ApiKeyRequest,
+    responses((status = 200, body = TestView), (status = 400, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn test_credentials(
+    State(state): State<AppState>,
+    _user: Authed,
+    Json(body): Json<ApiKeyRequest>,
+) -> Result<Json<TestView>, ApiError> {
+    let (kind, env, input) = body.parts()?;
+    let (_, report) = connections::test_api_key(&state, kind, env, &input).await?;
+    Ok(Json(report.into()))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConnectedView {
+    pub account: AccountView,
+    /// What Test Connection found (absent when saved despite a failed test).
+    pub test: Option<TestView>,
+}
+
+/// Connect an API-key broker account: tested first; a key without trading
+/// permission is refused; a failed test refuses unless `save_even_if_test_fails`.
+#[utoipa::path(post, path = "/api/v1/broker-accounts", tag = "broker accounts",
+    request_body = ApiKeyRequest,
+    responses((status = 201, body = ConnectedView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn connect(
+    State(state): State<AppState>,
+    user: Authed,
+    Json(body): Json<ApiKeyRequest>,
+) -> Result<(StatusCode, Json<ConnectedView>), ApiError> {
+    let insist = body.save_even_if_test_fails;
+    let (kind, env, input) = body.parts()?;
+    let session = connections::api_key_session(kind, &input)?;
+    let (done, report) =
+        connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectedView {
+            account: done.account.into(),
+            test: report.map(TestView::from),
+        }),
+    ))
 }

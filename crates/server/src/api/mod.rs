@@ -24,7 +24,14 @@ pub fn routes() -> Router<AppState> {
         .route("/plans", get(me::plans))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::delete))
-        .route("/broker-accounts", get(broker_accounts::list))
+        .route(
+            "/broker-accounts",
+            get(broker_accounts::list).post(broker_accounts::connect),
+        )
+        .route(
+            "/broker-accounts/test-credentials",
+            post(broker_accounts::test_credentials),
+        )
         .route("/broker-accounts/{id}/pause", post(broker_accounts::pause))
         .route(
             "/broker-accounts/{id}/resume",
@@ -73,7 +80,7 @@ async fn not_found() -> ApiError {
     info(title = "atomik API", description = "Trade automation: accounts, plans and tokens."),
     paths(
         me::me, me::plans, tokens::list, tokens::create, tokens::delete,
-        broker_accounts::list, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
+        broker_accounts::list, broker_accounts::connect, broker_accounts::test_credentials, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, strategies::list, strategies::create,
         strategies::set_active, strategies::kill_switch, copy_groups::list, copy_groups::create,

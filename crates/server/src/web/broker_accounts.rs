@@ -161,6 +161,8 @@ pub struct BrokerChoice {
     label: &'static str,
     markets: &'static str,
     available: bool,
+    /// Connected with API credentials typed into a form (not OAuth).
+    api_key: bool,
     flow_note: String,
     environments: Vec<EnvChoice>,
 }
@@ -168,6 +170,17 @@ pub struct BrokerChoice {
 pub struct EnvChoice {
     key: &'static str,
     label: String,
+    note: Option<String>,
+}
+
+/// The outcome of Test Connection on credentials not saved yet.
+pub struct Tested {
+    ok: bool,
+    headline: String,
+    lines: Vec<String>,
+    /// Whether the held credentials may be saved (never without trading permission).
+    saveable: bool,
+    pending: String,
 }
 
 #[derive(Template)]
@@ -178,6 +191,7 @@ struct ConnectPage {
     error: Option<String>,
     brokers: Vec<BrokerChoice>,
     broker: Option<BrokerChoice>,
+    tested: Option<Tested>,
 }
 
 fn choices(state: &AppState) -> Vec<BrokerChoice> {
@@ -189,18 +203,24 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
             let (markets, note) = match kind {
                 BrokerKind::Tradovate => ("Futures (ES, NQ, MNQ, MES…)", "You will sign in at Tradovate and authorize atomik to trade. atomik never sees your password."),
                 BrokerKind::InteractiveBrokers => ("Stocks, options, futures, forex", "Not available in this build yet."),
-                BrokerKind::Binance => ("Crypto spot and USDⓈ-M futures", "Not available in this build yet."),
+                BrokerKind::Binance => ("Crypto spot and USDⓈ-M futures", "Create an API key in Binance API Management with \"Enable Spot & Margin Trading\" (and \"Enable Futures\" for USDⓈ-M) and no withdrawals, restricted to this server's IP. HMAC (secret key) and Ed25519 (private key) keys both work. Instruments: BTCUSDT for spot, BTCUSDT.P for the perpetual."),
                 BrokerKind::Polymarket => ("Prediction markets", "Not available in this build yet."),
             };
+            let unavailable = envs.is_empty() || (kind == BrokerKind::Tradovate && !oauth);
             BrokerChoice {
                 key: kind.key(),
                 label: kind.label(),
                 markets,
-                available: !envs.is_empty() && (kind != BrokerKind::Tradovate || oauth),
-                flow_note: note.to_string(),
+                available: !unavailable,
+                api_key: !oauth,
+                flow_note: if unavailable && !envs.is_empty() { "Not configured on this server.".into() } else { note.to_string() },
                 environments: envs
                     .into_iter()
-                    .map(|e| EnvChoice { key: e.key(), label: capitalize(e.key()) })
+                    .map(|e| EnvChoice {
+                        key: e.key(),
+                        label: capitalize(e.key()),
+                        note: state.brokers().note(kind, e).map(String::from),
+                    })
                     .collect(),
             }
         })
@@ -231,8 +251,215 @@ pub async fn connect_page(
             error: None,
             brokers: all,
             broker,
+            tested: None,
         },
     )
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    environment: Option<String>,
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    intent: String,
+    /// The token of credentials tested a moment ago (Save after Test).
+    pending: Option<String>,
+    insist: Option<String>,
+}
+
+/// The API-key form: Test Connection (show what the broker reports and hold
+/// the credentials sealed for Save), or Save (test, then store).
+pub async fn connect_keys(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(broker): Path<String>,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let AuthVia::Session { id_hash, .. } = &user.via else {
+        return Redirect::to("/login").into_response();
+    };
+    let insist = form.insist.is_some();
+    if let Some(token) = form.pending.as_deref().filter(|t| !t.is_empty()) {
+        let saved = async {
+            let (kind, env, session) =
+                connections::take_tested(&state, &user.user.id, id_hash, token).await?;
+            connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
+        }
+        .await;
+        return saved_page(&state, &user, &broker, saved).await;
+    }
+    let (Some(kind), Some(env)) = (
+        BrokerKind::parse(&broker),
+        form.environment.as_deref().and_then(Environment::parse),
+    ) else {
+        return keys_page(
+            &state,
+            &user,
+            &broker,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Choose a broker and an environment.".into()),
+            None,
+        );
+    };
+    let input = connections::ApiKeyInput {
+        api_key: form.api_key,
+        secret: form.secret,
+        passphrase: None,
+    };
+    if form.intent != "test" {
+        let saved = async {
+            let session = connections::api_key_session(kind, &input)?;
+            connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
+        }
+        .await;
+        return saved_page(&state, &user, &broker, saved).await;
+    }
+    let tested = match connections::test_api_key(&state, kind, env, &input).await {
+        Ok((session, report)) => {
+            let mut lines = vec![format!("Account: {}", report.user_name)];
+            if !report.balances.is_empty() {
+                lines.push(format!(
+                    "Balances: {}",
+                    report
+                        .balances
+                        .iter()
+                        .map(|b| format!("{} {}", connections::format_amount(b.amount), b.currency))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            lines.extend(report.notes.iter().cloned());
+            let pending = if report.can_trade {
+                connections::hold_tested(&state, &user.user.id, id_hash, kind, env, &session).await
+            } else {
+                Ok(String::new())
+            };
+            match pending {
+                Ok(pending) => Tested {
+                    ok: report.can_trade,
+                    headline: if report.can_trade {
+                        "Connection OK: this key can trade. Press Save to connect it.".into()
+                    } else {
+                        format!(
+                            "This key has no trading permission: atomik will not save it. {}",
+                            connections::trading_permission_help(kind)
+                        )
+                    },
+                    lines,
+                    saveable: report.can_trade,
+                    pending,
+                },
+                Err(e) => {
+                    return keys_page(
+                        &state,
+                        &user,
+                        &broker,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Some(e.to_string()),
+                        None,
+                    );
+                }
+            }
+        }
+        Err(err) => {
+            let held = match connections::api_key_session(kind, &input) {
+                Ok(session) if matches!(err, ConnectError::Broker(_)) => {
+                    connections::hold_tested(&state, &user.user.id, id_hash, kind, env, &session)
+                        .await
+                        .ok()
+                }
+                _ => None,
+            };
+            Tested {
+                ok: false,
+                headline: format!("Test Connection failed: {err}"),
+                lines: vec!["Nothing was saved. Fix the credentials and test again, or save anyway: the account will show this error until a test succeeds.".into()],
+                saveable: held.is_some(),
+                pending: held.unwrap_or_default(),
+            }
+        }
+    };
+    keys_page(&state, &user, &broker, StatusCode::OK, None, Some(tested))
+}
+
+fn keys_page(
+    state: &AppState,
+    user: &Authed,
+    broker: &str,
+    status: StatusCode,
+    error: Option<String>,
+    tested: Option<Tested>,
+) -> Response {
+    let mut all = choices(state);
+    let picked = all.iter().position(|c| c.key == broker && c.available);
+    let broker = picked.map(|i| all.remove(i));
+    render(
+        status,
+        &ConnectPage {
+            nav: Nav::new(user, "broker-accounts"),
+            csrf: user.csrf_token().to_string(),
+            error,
+            brokers: all,
+            broker,
+            tested,
+        },
+    )
+}
+
+async fn saved_page(
+    state: &AppState,
+    user: &Authed,
+    broker: &str,
+    saved: Result<
+        (
+            connections::Connected,
+            Option<atomik_broker::ConnectionReport>,
+        ),
+        ConnectError,
+    >,
+) -> Response {
+    match saved {
+        Ok((done, report)) => {
+            let a = done.account;
+            let notice = match report {
+                Some(_) => format!(
+                    "Connected {} (account {}){}.",
+                    a.display_name,
+                    a.broker_account_id,
+                    a.balance
+                        .as_deref()
+                        .map(|b| format!(", balance {b}"))
+                        .unwrap_or_default()
+                ),
+                None => format!(
+                    "Saved {} although Test Connection failed; it shows the error until a test succeeds.",
+                    a.display_name
+                ),
+            };
+            list_page(state, user, StatusCode::OK, Some(notice), None).await
+        }
+        Err(ConnectError::Storage(atomik_storage::StorageError::LimitReached(limit))) => {
+            list_page(
+                state,
+                user,
+                StatusCode::CONFLICT,
+                None,
+                Some(limit.to_string()),
+            )
+            .await
+        }
+        Err(e) => keys_page(
+            state,
+            user,
+            broker,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(e.to_string()),
+            None,
+        ),
+    }
 }
 
 #[derive(Deserialize)]

@@ -51,6 +51,10 @@ pub fn routes() -> Router<AppState> {
             post(broker_accounts::connect_start),
         )
         .route(
+            "/broker-accounts/connect/{broker}/keys",
+            post(broker_accounts::connect_keys),
+        )
+        .route(
             "/broker-accounts/oauth/{broker}/callback",
             get(broker_accounts::oauth_callback),
         )

@@ -1,0 +1,324 @@
+//! The HTTP surface: routes, the metering layer (request weight, weight
+//! headers, rejection log) and the fault wrapper for order calls.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::auth::{Params, Signed};
+use super::limits::{self, OrderLimit};
+use super::reply::{ApiError, Rejection, Result, bad, invalid_symbol, mandatory};
+use super::state::{OrderRef, State as SimState};
+use super::{Market, Shared, futures, spot};
+use atomik_simkit::Fault;
+
+pub type S = State<Arc<Shared>>;
+
+pub fn service(
+    shared: Arc<Shared>,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    Router::new()
+        .route("/api/v3/ping", get(ping))
+        .route("/api/v3/time", get(time))
+        .route("/api/v3/exchangeInfo", get(spot::exchange_info))
+        .route("/api/v3/ticker/price", get(spot::ticker_price))
+        .route(
+            "/api/v3/order",
+            post(spot::new_order)
+                .get(spot::query_order)
+                .delete(spot::cancel_order),
+        )
+        .route("/api/v3/order/test", post(spot::test_order))
+        .route("/api/v3/openOrders", get(spot::open_orders))
+        .route("/api/v3/account", get(spot::account))
+        .route(
+            "/sapi/v1/account/apiRestrictions",
+            get(spot::api_restrictions),
+        )
+        .route("/fapi/v1/ping", get(ping))
+        .route("/fapi/v1/time", get(time))
+        .route("/fapi/v1/exchangeInfo", get(futures::exchange_info))
+        .route("/fapi/v1/ticker/price", get(futures::ticker_price))
+        .route(
+            "/fapi/v1/order",
+            post(futures::new_order)
+                .get(futures::query_order)
+                .delete(futures::cancel_order),
+        )
+        .route("/fapi/v1/openOrders", get(futures::open_orders))
+        .route("/fapi/v3/positionRisk", get(futures::position_risk))
+        .route("/fapi/v2/balance", get(futures::balance))
+        .route("/fapi/v3/balance", get(futures::balance))
+        .route("/fapi/v3/account", get(futures::account))
+        .route("/fapi/v1/positionSide/dual", get(futures::position_mode))
+        .route("/_sim/orders", get(sim_ledger))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), meter))
+        .with_state(shared)
+        .into_make_service_with_connect_info::<SocketAddr>()
+}
+
+fn market_of(path: &str) -> Option<Market> {
+    if path.starts_with("/api/") || path.starts_with("/sapi/") {
+        Some(Market::Spot)
+    } else if path.starts_with("/fapi/") {
+        Some(Market::Futures)
+    } else {
+        None
+    }
+}
+
+/// Binance's documented request weights (approximated where they vary).
+fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
+    let one_symbol = params.get("symbol").is_some();
+    let pick = |with, without| if one_symbol { with } else { without };
+    match (market, path.rsplit_once('/').map_or(path, |(_, last)| last)) {
+        (Market::Spot, "exchangeInfo" | "account") => 20,
+        (Market::Spot, "price") => pick(2, 4),
+        (Market::Spot, "openOrders") => pick(6, 80),
+        (Market::Spot, "order") if method == Method::GET => 4,
+        (Market::Futures, "price") => pick(1, 2),
+        (Market::Futures, "openOrders") => pick(1, 40),
+        (Market::Futures, "order") if method == Method::POST => 0,
+        (Market::Futures, "positionRisk" | "balance" | "account") => 5,
+        (Market::Futures, "dual") => 30,
+        _ => 1,
+    }
+}
+
+fn weight_limit(shared: &Shared, market: Market) -> u32 {
+    match market {
+        Market::Spot => shared.config.spot_weight_limit,
+        Market::Futures => shared.config.futures_weight_limit,
+    }
+}
+
+/// Charge weight per client IP, refuse over the limit, stamp
+/// `X-MBX-USED-WEIGHT-…` on every answer and log every error answer (code 0
+/// when it has no Binance body, e.g. a harness timeout's 504).
+async fn meter(
+    State(shared): S,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(market) = market_of(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let w = weight(
+        market,
+        req.method(),
+        req.uri().path(),
+        &Params::from_uri(req.uri()),
+    );
+    let (ip, window) = (peer.ip(), shared.window_ms());
+    let admitted = {
+        let limit = weight_limit(&shared, market);
+        let now = shared.now();
+        shared
+            .state()
+            .limits
+            .admit(market, ip, w, limit, window, now)
+    };
+    let mut resp = match admitted {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    };
+    let now = shared.now();
+    let mut state = shared.state();
+    let used = state.limits.used(market, ip, now, window);
+    let (num, letter, _) = limits::interval(window);
+    set_header(&mut resp, &format!("x-mbx-used-weight-{num}{letter}"), used);
+    match resp.extensions().get::<Rejection>() {
+        Some(r) => state.rejections.push((r.status, r.code)),
+        None if resp.status().as_u16() >= 400 => state.rejections.push((resp.status().as_u16(), 0)),
+        None => {}
+    }
+    resp
+}
+
+fn set_header(resp: &mut Response, name: &str, value: impl ToString) {
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::try_from(name),
+        HeaderValue::try_from(value.to_string()),
+    ) {
+        resp.headers_mut().insert(n, v);
+    }
+}
+
+/// `X-MBX-ORDER-COUNT-…` headers on a successful order answer.
+pub fn with_order_counts(mut resp: Response, counts: &[(&str, u32)]) -> Response {
+    for (label, count) in counts {
+        set_header(&mut resp, &format!("x-mbx-order-count-{label}"), count);
+    }
+    resp
+}
+
+/// ORDERS limits per account: 10 s from the config, plus Binance's spot
+/// 160,000 per day and futures 1,200 per minute.
+pub fn order_limits(shared: &Shared, market: Market) -> [OrderLimit; 2] {
+    let ten = OrderLimit {
+        interval_ms: 10_000,
+        limit: shared.config.order_limit_10s,
+        label: "10s",
+        num: 10,
+        unit: "SECOND",
+    };
+    let long = match market {
+        Market::Spot => OrderLimit {
+            interval_ms: 86_400_000,
+            limit: 160_000,
+            label: "1d",
+            num: 1,
+            unit: "DAY",
+        },
+        Market::Futures => OrderLimit {
+            interval_ms: 60_000,
+            limit: 1200,
+            label: "1m",
+            num: 1,
+            unit: "MINUTE",
+        },
+    };
+    [ten, long]
+}
+
+/// exchangeInfo `rateLimits`: the weight window and the order limits.
+pub fn rate_limits(shared: &Shared, market: Market) -> Value {
+    let (num, _, unit) = limits::interval(shared.window_ms());
+    let mut list = vec![json!({
+        "rateLimitType": "REQUEST_WEIGHT", "interval": unit, "intervalNum": num,
+        "limit": weight_limit(shared, market),
+    })];
+    list.extend(order_limits(shared, market).iter().map(|l| {
+        json!({"rateLimitType": "ORDERS", "interval": l.unit, "intervalNum": l.num, "limit": l.limit})
+    }));
+    Value::Array(list)
+}
+
+/// The order a request names: `symbol` with `orderId` (preferred) or
+/// `origClientOrderId` (the newest order with that id); else `missing()`.
+pub fn locate(
+    state: &SimState,
+    market: Market,
+    signed: &Signed,
+    missing: fn() -> ApiError,
+) -> Result<usize> {
+    let p = &signed.params;
+    let symbol = p.required("symbol")?;
+    state.listed(symbol, market).ok_or_else(invalid_symbol)?;
+    let by = match (p.get("orderId"), p.get("origClientOrderId")) {
+        (Some(id), _) => OrderRef::Id(id.parse().map_err(|_| mandatory("orderId"))?),
+        (None, Some(cid)) => OrderRef::Client(cid),
+        (None, None) => {
+            return Err(bad(
+                -1102,
+                "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+            ));
+        }
+    };
+    state
+        .find(market, &signed.api_key, symbol, by)
+        .ok_or_else(missing)
+}
+
+/// Run an order call under the next injected fault. Binance's own answers:
+/// 429/418 with `-1003`; `ServerErrorAfter` (executed) → 503 `-1007`;
+/// `ServerErrorBefore` (not executed) → 500 `-1001`.
+pub async fn faulted(shared: &Shared, exec: impl FnOnce() -> Response + Send) -> Response {
+    let ran = AtomicBool::new(false);
+    let now = shared.now();
+    let resp = atomik_simkit::with_faults(
+        &shared.faults,
+        || {
+            ran.store(true, Ordering::SeqCst);
+            exec()
+        },
+        |fault| venue_fault(fault, now),
+    )
+    .await;
+    let from_harness = resp.extensions().get::<Rejection>().is_none();
+    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR || !from_harness {
+        return resp;
+    }
+    if ran.load(Ordering::SeqCst) {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            -1007,
+            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        )
+        .into_response()
+    } else {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1001,
+            "Internal error; unable to process your request. Please try again.",
+        )
+        .into_response()
+    }
+}
+
+fn venue_fault(fault: &Fault, now: i64) -> Response {
+    match *fault {
+        Fault::TooManyRequests { retry_after_secs } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            -1003,
+            "Too many requests; please use the websocket for live updates.",
+        )
+        .retry_after(retry_after_secs),
+        Fault::Banned { retry_after_secs } => {
+            let until = now + retry_after_secs as i64 * 1000;
+            ApiError::new(
+                StatusCode::IM_A_TEAPOT,
+                -1003,
+                format!(
+                    "Way too many requests; IP banned until {until}. \
+                     Please use the websocket for live updates to avoid bans."
+                ),
+            )
+            .retry_after(retry_after_secs)
+        }
+        _ => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            -1000,
+            "An unknown error occurred while processing the request.",
+        ),
+    }
+    .into_response()
+}
+
+async fn ping() -> Json<Value> {
+    Json(json!({}))
+}
+
+async fn time(State(shared): S) -> Json<Value> {
+    Json(json!({"serverTime": shared.now()}))
+}
+
+/// Simulator-only inspection: the authoritative order ledger.
+async fn sim_ledger(State(shared): S) -> Json<Value> {
+    let state = shared.state();
+    let orders: Vec<Value> = state
+        .orders
+        .iter()
+        .map(|o| {
+            let r = &o.rec;
+            json!({
+                "market": format!("{:?}", r.market), "apiKey": r.api_key, "symbol": r.symbol,
+                "orderId": r.order_id, "clientOrderId": r.client_order_id, "side": r.side,
+                "type": r.order_type, "quantity": r.quantity.to_string(),
+                "price": r.price.map(|p| p.to_string()), "status": r.status,
+                "executedQty": r.executed_qty.to_string(), "reduceOnly": r.reduce_only,
+                "receivedAtMs": r.received_at_ms,
+            })
+        })
+        .collect();
+    Json(Value::Array(orders))
+}
