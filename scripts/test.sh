@@ -18,7 +18,15 @@ pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the browser tests"
   sudo_if_needed apt-get update -qq
-  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  install() { sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
+  # A package's post-install script can fail on a fresh container (seen with
+  # avahi-daemon, pulled in by chromium); finishing the configuration and
+  # trying once more succeeds.
+  if ! install; then
+    echo "retrying the installation after dpkg --configure -a"
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 || true
+    install
+  fi
 fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then

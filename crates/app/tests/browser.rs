@@ -1,6 +1,8 @@
 //! A real browser (Debian's headless Chromium through ChromeDriver) signs up,
 //! logs out and logs in through the dashboard pages of the real binary, then
-//! connects a Tradovate Demo account through OAuth on the built-in simulator.
+//! connects a Tradovate Demo account through OAuth on the built-in simulator,
+//! trades it from a webhook, then connects a Binance Testnet key (the
+//! built-in Binance simulator) with Test Connection and Save.
 //! Needs `chromium` and `chromium-driver` (./scripts/test.sh installs them).
 
 mod common;
@@ -341,6 +343,83 @@ async fn sign_up_and_log_in_through_the_real_pages() {
     if let Ok(png) = b.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("atomik-positions.png"), png);
     }
+
+    // Connect Broker → Binance: the built-in simulator serves Testnet; paste
+    // its demo key, Test Connection shows what the key may do, Save.
+    b.find(Locator::Id("connect-broker"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("broker-binance"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let note = b
+        .wait()
+        .for_element(Locator::Id("note-testnet"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        note.contains(atomik_binance::sim::SimConfig::DEMO_API_KEY),
+        "{note}"
+    );
+    b.find(Locator::Id("api_key"))
+        .await
+        .unwrap()
+        .send_keys(atomik_binance::sim::SimConfig::DEMO_API_KEY)
+        .await
+        .unwrap();
+    b.find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(atomik_binance::sim::SimConfig::DEMO_SECRET_KEY)
+        .await
+        .unwrap();
+    b.find(Locator::Id("test-connection"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let report = b
+        .wait()
+        .for_element(Locator::Id("test-report"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        report.contains("Connection OK") && report.contains("Spot trading: enabled"),
+        "{report}"
+    );
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("atomik-binance-test.png"), png);
+    }
+    b.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(
+        notice
+            .text()
+            .await
+            .unwrap()
+            .starts_with("Connected Binance Testnet"),
+        "{}",
+        notice.text().await.unwrap()
+    );
     b.close().await.unwrap();
     server.kill9();
 }

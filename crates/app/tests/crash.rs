@@ -62,6 +62,8 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
             "sim",
             "--tradovate",
             &format!("127.0.0.1:{sim_port}"),
+            "--binance",
+            "127.0.0.1:0",
             "--redirect-uri",
             &callback,
         ])

@@ -262,6 +262,57 @@ impl Executor {
         Ok(false)
     }
 
+    /// A failure before anything was sent: counts as an attempt; give up
+    /// after `max_attempts`.
+    async fn retry_unsent(
+        &self,
+        i: &Intent,
+        reason: &str,
+        wait: Duration,
+    ) -> Result<bool, StorageError> {
+        let attempts = i.attempts + 1;
+        if attempts >= self.config.max_attempts {
+            let reason = format!("gave up after {attempts} attempts: {reason}");
+            return self.finish(i, "failed", &reason).await;
+        }
+        execution::retry_unsent(&self.db, &i.id, reason, self.now() + ms(wait), self.now()).await?;
+        Ok(false)
+    }
+
+    /// A broker failure before the order was sent (resolving the instrument,
+    /// reading the position): wait out rate limits, show refused
+    /// credentials on the account, pause it when a human must act.
+    async fn unsent_failure(
+        &self,
+        i: &Intent,
+        account_id: &str,
+        context: &str,
+        err: BrokerError,
+    ) -> Result<bool, StorageError> {
+        let reason = format!("{context}: {err}");
+        match err {
+            BrokerError::RateLimited { retry_after, .. } => {
+                let at = self.now() + ms(retry_after);
+                execution::retry_later(&self.db, &i.id, &reason, at, self.now()).await?;
+                Ok(false)
+            }
+            BrokerError::NeedsAttention(msg) => {
+                accounts::pause_with_error(&self.db, account_id, &msg, self.now()).await?;
+                self.finish(i, "failed", &reason).await
+            }
+            BrokerError::Misconfigured(_) => {
+                accounts::record_error(&self.db, account_id, &reason, false, self.now()).await?;
+                self.finish(i, "failed", &reason).await
+            }
+            BrokerError::AuthExpired(_) => {
+                accounts::record_error(&self.db, account_id, &reason, false, self.now()).await?;
+                self.retry_unsent(i, &reason, Duration::from_millis(500))
+                    .await
+            }
+            _ => self.retry_unsent(i, &reason, Duration::from_secs(1)).await,
+        }
+    }
+
     /// Execute a pending intent. Returns whether it is final (the account may
     /// move on to its next intent).
     async fn execute(&self, i: &Intent) -> Result<bool, StorageError> {
@@ -313,13 +364,8 @@ impl Executor {
         let session = match self.tokens.session_for(&account.id).await {
             Ok(s) => s,
             Err(e) => {
-                return self
-                    .not_sent(
-                        i,
-                        &format!("no usable session: {e}"),
-                        Duration::from_secs(2),
-                    )
-                    .await;
+                let reason = format!("no usable session: {e}");
+                return self.retry_unsent(i, &reason, Duration::from_secs(2)).await;
             }
         };
         let aref = AccountRef {
@@ -336,7 +382,7 @@ impl Executor {
             }
             Err(e) => {
                 return self
-                    .not_sent(i, &e.to_string(), Duration::from_secs(1))
+                    .unsent_failure(i, &account.id, "cannot resolve the instrument", e)
                     .await;
             }
         };
@@ -344,11 +390,7 @@ impl Executor {
             Ok(quantity) => quantity,
             Err(e) => {
                 return self
-                    .not_sent(
-                        i,
-                        &format!("cannot read the position: {e}"),
-                        Duration::from_secs(1),
-                    )
+                    .unsent_failure(i, &account.id, "cannot read the position", e)
                     .await;
             }
         };
@@ -461,11 +503,21 @@ impl Executor {
                 .await?;
                 Ok(false)
             }
-            Err(e @ (BrokerError::NotSent(_) | BrokerError::AuthExpired(_))) => {
+            Err(e @ BrokerError::NotSent(_)) => {
+                self.not_sent(i, &e.to_string(), Duration::from_millis(500))
+                    .await
+            }
+            // Refused credentials (a revoked key, a lost permission) and a
+            // setup that cannot work are shown on the account as well.
+            Err(e @ BrokerError::AuthExpired(_)) => {
+                accounts::record_error(&self.db, &account.id, &e.to_string(), false, self.now())
+                    .await?;
                 self.not_sent(i, &e.to_string(), Duration::from_millis(500))
                     .await
             }
             Err(e @ BrokerError::Misconfigured(_)) => {
+                accounts::record_error(&self.db, &account.id, &e.to_string(), false, self.now())
+                    .await?;
                 self.finish(i, "failed", &e.to_string()).await
             }
         }

@@ -62,7 +62,7 @@ impl Brokers {
         self.get(BrokerKind::parse(broker)?, Environment::parse(environment)?)
     }
 
-    /// Environments configured for `kind`, in a stable order.
+    /// Environments configured for `kind`, in a stable order, Live last.
     pub fn environments(&self, kind: BrokerKind) -> Vec<Environment> {
         let mut envs: Vec<Environment> = self
             .adapters
@@ -70,7 +70,8 @@ impl Brokers {
             .filter(|(k, _)| *k == kind)
             .map(|(_, e)| *e)
             .collect();
-        envs.sort_by_key(|e| e.key());
+        // Practice environments first, so a form's default is never Live.
+        envs.sort_by_key(|e| (*e == Environment::Live, e.key()));
         envs
     }
 }

@@ -305,3 +305,20 @@ on_both_databases!(
         assert!(limited.is_empty(), "the venue had to refuse: {limited:?}");
     }
 );
+
+on_both_databases!(
+    /// The key loses its trading permission at Binance: orders are refused
+    /// (-2015), the intent fails after its retries with what to check in
+    /// API Management, and the account shows the error.
+    async fn a_key_that_lost_its_permission_fails_visibly(t) {
+        let e = binance_app(t, test_config()).await;
+        let t = trader(&e, "BTCUSDT.P", "0.01").await;
+        e.sim.set_permissions(SimConfig::DEMO_API_KEY, false, false);
+        let failed = signal(&e, &t, json!({"action": "buy"})).await;
+        assert_eq!(failed.status, "failed", "{failed:?}");
+        assert!(failed.reason.as_deref().unwrap().contains("API Management"), "{failed:?}");
+        assert!(e.sim.orders().is_empty());
+        let accounts: Value = t.c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
+        assert!(accounts[0]["last_error"].as_str().unwrap().contains("-2015"), "{accounts}");
+    }
+);

@@ -9,6 +9,7 @@
 //! are never disturbed, so a test can always look the truth up.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -128,4 +129,44 @@ pub fn dropped_connection() -> Response {
         Body::from_stream(broken),
     )
         .into_response()
+}
+
+/// A simulator's HTTP server, serving until shut down. Handlers can read the
+/// client's address (`ConnectInfo<SocketAddr>`), e.g. for per-IP limits.
+pub struct Served {
+    addr: SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    pub async fn start(bind: SocketAddr, app: axum::Router) -> std::io::Result<Served> {
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(Served {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
 }

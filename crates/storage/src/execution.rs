@@ -412,6 +412,28 @@ pub async fn defer(db: &Db, id: &str, not_before: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// A failure before anything was sent (no session, instrument or position):
+/// try again at `not_before`, counting the attempt.
+pub async fn retry_unsent(
+    db: &Db,
+    id: &str,
+    reason: &str,
+    not_before: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4, \
+         attempts = attempts + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(not_before)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 /// Not sent: try again at `not_before`.
 pub async fn retry_later(db: &Db, id: &str, reason: &str, not_before: i64, now: i64) -> Result<()> {
     sqlx::query(

@@ -463,9 +463,9 @@ fn classify(e: wire::ApiError, effect: Effect) -> Failure {
             Effect::Order => BrokerError::Ambiguous(msg),
             Effect::Read => BrokerError::NotSent(msg),
         }),
-        -2010 if e.msg.contains("Duplicate order") => Failure::Broker(BrokerError::Ambiguous(
-            format!("Binance says an order with this client order id is already open: {msg}"),
-        )),
+        // Spot -2010 "Duplicate order sent.", futures -4116 "ClientOrderId is duplicated.".
+        -4116 => duplicate(msg),
+        -2010 if e.msg.contains("Duplicate order") => duplicate(msg),
         -1003 | -1015 => Failure::Broker(BrokerError::RateLimited {
             retry_after: Duration::from_secs(10),
             reason: msg,
@@ -483,6 +483,12 @@ fn classify(e: wire::ApiError, effect: Effect) -> Failure {
             reason: e.msg,
         }),
     }
+}
+
+fn duplicate(msg: String) -> Failure {
+    Failure::Broker(BrokerError::Ambiguous(format!(
+        "Binance says an order with this client order id is already open: {msg}"
+    )))
 }
 
 /// A transport error without the URL (which carries the signed query).

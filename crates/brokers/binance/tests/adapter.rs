@@ -242,7 +242,24 @@ async fn a_reused_client_order_id_of_an_open_order_is_ambiguous_not_rejected() {
         .await
         .unwrap_err();
     assert!(again.maybe_executed(), "{again:?}");
-    assert_eq!(e.sim.orders().len(), 1);
+    // Futures says it with another code (-4116).
+    let limit = OrderType::Limit { price: d("30000") };
+    place(
+        &e,
+        &s,
+        "BTCUSDT.P",
+        "dup-2",
+        Side::Buy,
+        "0.01",
+        limit.clone(),
+    )
+    .await
+    .unwrap();
+    let again = place(&e, &s, "BTCUSDT.P", "dup-2", Side::Buy, "0.01", limit)
+        .await
+        .unwrap_err();
+    assert!(again.maybe_executed(), "{again:?}");
+    assert_eq!(e.sim.orders().len(), 2);
 }
 
 #[tokio::test]

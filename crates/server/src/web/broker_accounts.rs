@@ -89,6 +89,18 @@ fn row(a: &BrokerAccount, positions: &[(String, String)]) -> AccountRow {
     }
 }
 
+fn connected_notice(a: &BrokerAccount) -> String {
+    format!(
+        "Connected {} (account {}){}.",
+        a.display_name,
+        a.broker_account_id,
+        a.balance
+            .as_deref()
+            .map(|b| format!(", balance {b}"))
+            .unwrap_or_default()
+    )
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -425,15 +437,7 @@ async fn saved_page(
         Ok((done, report)) => {
             let a = done.account;
             let notice = match report {
-                Some(_) => format!(
-                    "Connected {} (account {}){}.",
-                    a.display_name,
-                    a.broker_account_id,
-                    a.balance
-                        .as_deref()
-                        .map(|b| format!(", balance {b}"))
-                        .unwrap_or_default()
-                ),
+                Some(_) => connected_notice(&a),
                 None => format!(
                     "Saved {} although Test Connection failed; it shows the error until a test succeeds.",
                     a.display_name
@@ -541,16 +545,7 @@ pub async fn oauth_callback(
     .await
     {
         Ok(done) => {
-            let a = done.account;
-            let notice = format!(
-                "Connected {} (account {}){}.",
-                a.display_name,
-                a.broker_account_id,
-                a.balance
-                    .as_deref()
-                    .map(|b| format!(", balance {b}"))
-                    .unwrap_or_default()
-            );
+            let notice = connected_notice(&done.account);
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }
         Err(ConnectError::Storage(atomik_storage::StorageError::LimitReached(limit))) => {

@@ -231,10 +231,8 @@ impl Shared {
 
 /// A running simulator.
 pub struct SimHandle {
-    addr: SocketAddr,
+    served: atomik_simkit::Served,
     shared: Arc<Shared>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 fn invalid(msg: String) -> std::io::Error {
@@ -250,35 +248,20 @@ pub async fn start(config: SimConfig, bind: SocketAddr) -> std::io::Result<SimHa
     }
     let now = config.clock.now_ms();
     let state = state::State::new(&config, now).map_err(|e| invalid(e.0))?;
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
         config,
         faults: Faults::default(),
         skew_ms: AtomicI64::new(0),
     });
-    let app = routes::service(shared.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Ok(SimHandle {
-        addr,
-        shared,
-        shutdown: tx,
-        task,
-    })
+    let served = atomik_simkit::Served::start(bind, routes::service(shared.clone())).await?;
+    Ok(SimHandle { served, shared })
 }
 
 impl SimHandle {
     /// Spot under `{base}/api`, futures under `{base}/fapi`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.base_url()
     }
 
     /// Applied to order placement and cancel (spot and futures).
@@ -303,6 +286,19 @@ impl SimHandle {
         if let Err(e) = self.shared.state().add_account(key, now) {
             panic!("add_key: {}", e.0);
         }
+    }
+
+    /// Change a key's trading permissions, as its owner does in Binance API
+    /// Management (e.g. untick "Enable Spot & Margin Trading").
+    pub fn set_permissions(&self, api_key: &str, can_trade: bool, enable_futures: bool) {
+        let mut state = self.shared.state();
+        let account = state
+            .accounts
+            .iter_mut()
+            .find(|a| a.key.api_key == api_key)
+            .expect("set_permissions: unknown API key");
+        account.key.can_trade = can_trade;
+        account.key.enable_futures = enable_futures;
     }
 
     pub fn spot_free(&self, api_key: &str, asset: &str) -> Decimal {
@@ -336,7 +332,6 @@ impl SimHandle {
     }
 
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
+        self.served.shutdown().await;
     }
 }

@@ -22,9 +22,7 @@ use atomik_simkit::Fault;
 
 pub type S = State<Arc<Shared>>;
 
-pub fn service(
-    shared: Arc<Shared>,
-) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+pub fn service(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v3/ping", get(ping))
         .route("/api/v3/time", get(time))
@@ -62,7 +60,6 @@ pub fn service(
         .route("/_sim/orders", get(sim_ledger))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), meter))
         .with_state(shared)
-        .into_make_service_with_connect_info::<SocketAddr>()
 }
 
 fn market_of(path: &str) -> Option<Market> {
@@ -75,7 +72,8 @@ fn market_of(path: &str) -> Option<Market> {
     }
 }
 
-/// Binance's documented request weights (approximated where they vary).
+/// Binance's documented request weights (approximated where they vary; a
+/// futures order costs 1 here, where Binance documents 0 IP weight).
 fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
     let one_symbol = params.get("symbol").is_some();
     let pick = |with, without| if one_symbol { with } else { without };
@@ -86,7 +84,6 @@ fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
         (Market::Spot, "order") if method == Method::GET => 4,
         (Market::Futures, "price") => pick(1, 2),
         (Market::Futures, "openOrders") => pick(1, 40),
-        (Market::Futures, "order") if method == Method::POST => 0,
         (Market::Futures, "positionRisk" | "balance" | "account") => 5,
         (Market::Futures, "dual") => 30,
         _ => 1,

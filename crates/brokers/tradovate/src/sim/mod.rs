@@ -106,40 +106,23 @@ pub(crate) struct Shared {
 
 /// A running simulator.
 pub struct SimHandle {
-    addr: SocketAddr,
+    served: atomik_simkit::Served,
     shared: Arc<Shared>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: SimConfig, bind: SocketAddr) -> std::io::Result<SimHandle> {
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         state: Mutex::new(state::State::new(&config)),
         config,
         faults: Faults::default(),
     });
-    let app = routes::service(shared.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Ok(SimHandle {
-        addr,
-        shared,
-        shutdown: tx,
-        task,
-    })
+    let served = atomik_simkit::Served::start(bind, routes::service(shared.clone())).await?;
+    Ok(SimHandle { served, shared })
 }
 
 impl SimHandle {
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.base_url()
     }
 
     pub fn rest_url(&self) -> String {
@@ -192,7 +175,6 @@ impl SimHandle {
     }
 
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
+        self.served.shutdown().await;
     }
 }

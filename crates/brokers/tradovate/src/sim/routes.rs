@@ -21,7 +21,7 @@ type S = State<Arc<Shared>>;
 
 /// The router behind a layer that lower-cases paths before routing
 /// (Tradovate's docs use `placeOrder` and `placeorder` alike).
-pub fn service(shared: Arc<Shared>) -> axum::routing::IntoMakeService<Router> {
+pub fn service(shared: Arc<Shared>) -> Router {
     let routes = Router::new()
         .route("/oauth", get(authorize_page))
         .route("/oauth/authorize", post(authorize_submit))
@@ -49,7 +49,6 @@ pub fn service(shared: Arc<Shared>) -> axum::routing::IntoMakeService<Router> {
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::map_request(lowercase_path))
-        .into_make_service()
 }
 
 async fn lowercase_path(mut req: Request) -> Request {
