@@ -1,0 +1,243 @@
+//! Canary check for API-key brokers: a Binance API key and secret seeded
+//! into the credential fields never appear in logs (trace level, every
+//! crate), pages or API responses, across test → save → trade → a refused
+//! signature → a failed order → disconnect.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use atomik_binance::sim::{SimConfig, SimKey, SimSecret};
+use atomik_broker::SystemClock;
+use atomik_testkit::{binance_app_with, csrf_in, signup, test_config};
+use serde_json::{Value, json};
+
+const API_KEY: &str = "CANARYbinanceApiKey0001";
+const SECRET: &str = "CANARY-binance-secret-77ab";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn run(t: atomik_testkit::TestDb, logs: Captured) {
+    let mut sim = SimConfig::demo(Arc::new(SystemClock));
+    sim.keys.push(SimKey {
+        api_key: API_KEY.into(),
+        secret: SimSecret::Hmac(SECRET.into()),
+        uid: 9001,
+        can_trade: true,
+        enable_futures: true,
+        ip_restricted: true,
+        spot_balances: vec![("USDT".into(), 1000.into())],
+        futures_wallet_usdt: 1000.into(),
+    });
+    let e = binance_app_with(t, test_config(), sim, |_| {}).await;
+    let mut bodies: Vec<String> = Vec::new();
+    let c = signup(&e.app, "canary@example.com", "correct horse battery").await;
+    let page = c
+        .get(e.app.url("/broker-accounts/connect?broker=binance"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = |intent: &'static str, secret: &'static str| {
+        vec![
+            ("csrf", csrf_in(&page)),
+            ("environment", "testnet".into()),
+            ("api_key", API_KEY.into()),
+            ("secret", secret.into()),
+            ("intent", intent.into()),
+        ]
+    };
+    // A wrong secret: Binance refuses the signature; the page says so.
+    let refused = c
+        .post(e.app.url("/broker-accounts/connect/binance/keys"))
+        .form(&form("test", "CANARY-wrong-secret-0000"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("signature"), "{refused}");
+    bodies.push(refused);
+    let tested = c
+        .post(e.app.url("/broker-accounts/connect/binance/keys"))
+        .form(&form("test", SECRET))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tested.contains("Connection OK"), "{tested}");
+    bodies.push(tested.clone());
+    let marker = "name=\"pending\" value=\"";
+    let at = tested.find(marker).unwrap() + marker.len();
+    let pending = &tested[at..at + tested[at..].find('"').unwrap()];
+    let saved = c
+        .post(e.app.url("/broker-accounts/connect/binance/keys"))
+        .form(&[
+            ("csrf", csrf_in(&tested).as_str()),
+            ("pending", pending),
+            ("intent", "save"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("Connected Binance Testnet"), "{saved}");
+    bodies.push(saved);
+    let csrf = csrf_in(
+        &c.get(e.app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let accounts: Value = c
+        .get(e.app.url("/api/v1/broker-accounts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    bodies.push(accounts.to_string());
+    let account = accounts[0]["id"].as_str().unwrap().to_string();
+    let hook: Value = c
+        .post(e.app.url("/api/v1/webhooks"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "c"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = c
+        .post(e.app.url("/api/v1/strategies"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": account, "name": "c", "instrument": "BTCUSDT.P", "quantity": "0.01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let url = format!(
+        "{}?secret={}",
+        e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
+        hook["secret"].as_str().unwrap()
+    );
+    // One order that fills, one that Binance refuses (the key lost futures).
+    for (n, action) in ["buy", "sell"].into_iter().enumerate() {
+        if n == 1 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while e.sim.orders().is_empty() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            e.sim.set_permissions(API_KEY, true, false);
+        }
+        let res = atomik_testkit::client()
+            .post(&url)
+            .json(&json!({"action": action, "id": format!("c{n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let logs_page = loop {
+        let page = c
+            .get(e.app.url(&format!(
+                "/webhooks/{}/logs",
+                hook["webhook"]["id"].as_str().unwrap()
+            )))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("gave up") || std::time::Instant::now() > deadline {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        logs_page.contains("gave up") && logs_page.contains("-2015"),
+        "{logs_page}"
+    );
+    bodies.push(logs_page);
+    let test = c
+        .post(
+            e.app
+                .url(&format!("/api/v1/broker-accounts/{account}/test")),
+        )
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    bodies.push(test);
+    let gone = c
+        .post(
+            e.app
+                .url(&format!("/api/v1/broker-accounts/{account}/disconnect")),
+        )
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    bodies.push(gone);
+    assert_eq!(e.sim.orders().len(), 1);
+
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(
+        logs.len() > 1_000,
+        "trace logs were captured ({} bytes)",
+        logs.len()
+    );
+    for canary in [API_KEY, SECRET, "CANARY-wrong-secret-0000"] {
+        assert!(!logs.contains(canary), "{canary} reached the logs");
+        for body in &bodies {
+            assert!(
+                !body.contains(canary),
+                "{canary} reached a response body: {body}"
+            );
+        }
+    }
+}
+
+/// One test binary, one global subscriber: both backends run in sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binance_credentials_never_reach_logs_or_responses() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .expect("the only subscriber in this test binary");
+    run(atomik_testkit::sqlite().await, logs.clone()).await;
+    run(atomik_testkit::postgres().await, logs).await;
+}
