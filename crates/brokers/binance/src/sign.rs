@@ -188,8 +188,9 @@ mod tests {
 
     #[test]
     fn malformed_keys_say_what_is_wrong() {
-        let err = Signer::from_secret("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
-            .unwrap_err();
+        let err =
+            Signer::from_secret("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----")
+                .unwrap_err();
         assert!(err.0.contains("Ed25519"), "{err}");
         assert!(Signer::from_secret("  ").is_err());
     }

@@ -12,10 +12,10 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::Shared;
-use atomik_simkit::Fault;
 use super::state::{self, AuthCall, AuthCallKind};
 use crate::oauth::s256;
 use crate::wire::{self, format_time_ms};
+use atomik_simkit::Fault;
 
 type S = State<Arc<Shared>>;
 
