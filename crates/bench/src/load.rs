@@ -106,7 +106,7 @@ pub async fn open_loop(
         in_flight.fetch_add(1, Ordering::Relaxed);
         let hook = &hooks[(i as usize) % hooks.len()];
         // Alternate per webhook so positions stay small.
-        let action = if (i as usize / hooks.len()) % 2 == 0 {
+        let action = if (i as usize / hooks.len()).is_multiple_of(2) {
             "buy"
         } else {
             "sell"

@@ -142,7 +142,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
                 stop = Some(true);
                 continue;
             }
-            match (job.run)(&mut **c).await {
+            match (job.run)(c).await {
                 Some(finish) => {
                     if savepoint && c.execute("RELEASE SAVEPOINT job").await.is_err() {
                         stop = Some(false);
