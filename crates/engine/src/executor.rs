@@ -193,6 +193,7 @@ impl Executor {
             return Ok(0);
         }
         let mut advanced = 0;
+        let mut renewed_at = now;
         let result = async {
             while let Some(intent) = execution::next_intent(&self.db, account_id).await? {
                 if intent.not_before > self.now() {
@@ -210,15 +211,20 @@ impl Executor {
                 if !done {
                     break;
                 }
+                // Renew the lease once a third of it has gone (not after
+                // every intent: each renewal is a durable write).
                 let now = self.now();
-                execution::try_exec_lease(
-                    &self.db,
-                    account_id,
-                    &owner,
-                    now,
-                    now + ms(self.config.lease),
-                )
-                .await?;
+                if now - renewed_at >= ms(self.config.lease) / 3 {
+                    execution::try_exec_lease(
+                        &self.db,
+                        account_id,
+                        &owner,
+                        now,
+                        now + ms(self.config.lease),
+                    )
+                    .await?;
+                    renewed_at = now;
+                }
             }
             Ok::<_, StorageError>(())
         }

@@ -21,10 +21,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use atomik_domain::signal::{self, Intent, SignalError};
-use atomik_domain::{effective_status, may_execute};
+use atomik_domain::{Plan, SubscriptionStatus, effective_status, may_execute};
 use atomik_storage::signals::{self, Delivery, NewSignal, Recorded};
 use atomik_storage::webhooks::{self, Webhook};
-use atomik_storage::{plans, users};
 
 use crate::AppState;
 use crate::auth::session::ClientIp;
@@ -146,32 +145,24 @@ pub async fn receive(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let hook = match webhooks::by_token(state.db(), &token).await {
-        Ok(Some(h)) => h,
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    let now = state.now_ms();
+    // One round trip: the webhook, the secret check and the owner's plan.
+    let digest = secret_from(&uri, json.as_ref()).map(|s| state.webhook_key().digest(&s));
+    let view = match webhooks::for_ingress(state.db(), &token, digest.as_deref(), now).await {
+        Ok(Some(v)) => v,
         Ok(None) => return ApiError::not_found("webhook").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    let hook = &view.webhook;
     let ctx = Ctx {
         state: &state,
-        hook: &hook,
+        hook,
         ip: ip.map(|i| i.to_string()),
         payload: redacted(&body, json.as_ref()),
         started,
     };
-    let now = state.now_ms();
-    let secret_ok = match secret_from(&uri, json.as_ref()) {
-        Some(secret) => webhooks::secret_matches(
-            state.db(),
-            &hook.id,
-            &state.webhook_key().digest(&secret),
-            now,
-        )
-        .await
-        .unwrap_or(false),
-        None => false,
-    };
-    if !secret_ok {
+    if !view.secret_ok {
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_secret",
@@ -195,7 +186,7 @@ pub async fn receive(
         );
         return ctx.refuse(e).await;
     }
-    if let Err(reason) = entitled(&state, &hook.user_id, now).await {
+    if let Err(reason) = entitled(view.owner.as_ref(), now) {
         return ctx
             .refuse(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -269,22 +260,12 @@ pub async fn receive(
 }
 
 /// May the webhook's owner execute trades now? `Err` carries the reason.
-async fn entitled(state: &AppState, user_id: &str, now: i64) -> Result<(), String> {
-    let user = users::find(state.db(), user_id)
-        .await
-        .ok()
-        .flatten()
-        .ok_or("unknown webhook owner")?;
-    let plan = plans::find(state.db(), &user.plan_id)
-        .await
-        .ok()
-        .flatten()
-        .ok_or("unknown plan")?;
-    may_execute(
-        &plan,
-        effective_status(user.subscription_status, user.trial_ends_at, now),
-    )
-    .map_err(|e| {
+fn entitled(
+    owner: Option<&(SubscriptionStatus, Option<i64>, Plan)>,
+    now: i64,
+) -> Result<(), String> {
+    let (status, trial_ends_at, plan) = owner.ok_or("unknown webhook owner or plan")?;
+    may_execute(plan, effective_status(*status, *trial_ends_at, now)).map_err(|e| {
         let mut s = e.to_string();
         if let Some(first) = s.get_mut(0..1) {
             first.make_ascii_uppercase();

@@ -40,6 +40,7 @@ impl DbConfig {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    batch: crate::batch::Batcher,
 }
 
 /// SQLite durability: `synchronous=FULL` in WAL mode fsyncs the WAL on every
@@ -116,7 +117,12 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        let db = Db { pool, backend };
+        let batch = crate::batch::Batcher::start(pool.clone(), backend);
+        let db = Db {
+            pool,
+            backend,
+            batch,
+        };
         db.assert_durability().await?;
         Ok(db)
     }
@@ -167,6 +173,36 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Run `f` in the next group-commit transaction (see [`crate::batch`]):
+    /// its result once the batch is durably committed.
+    pub(crate) async fn batched<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::AnyConnection,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
+            > + Send
+            + 'static,
+    {
+        self.batch.run(false, f).await
+    }
+
+    /// One write statement, group-committed: rows affected, once durable.
+    pub(crate) async fn write(
+        &self,
+        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<u64> {
+        if let crate::batch::Batcher::Direct(pool) = &self.batch {
+            return Ok(query.execute(pool).await?.rows_affected());
+        }
+        self.batch
+            .run(true, move |conn| {
+                Box::pin(async move { Ok(query.execute(conn).await?.rows_affected()) })
+            })
+            .await
     }
 
     /// `SELECT 1` — for readiness probes.

@@ -167,7 +167,7 @@ pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool)
 /// Create one pending intent per active strategy of `webhook_id` whose
 /// account is active, inside the signal's transaction. Returns the count.
 pub(crate) async fn create_intents(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     webhook_id: &str,
     signal_id: &str,
     now: i64,
@@ -179,7 +179,7 @@ pub(crate) async fn create_intents(
          ORDER BY s.created_at, s.id",
     )
     .bind(webhook_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?;
     let mut created = 0;
     for (strategy_id, account_id, user_id) in &targets {
@@ -205,7 +205,7 @@ pub(crate) async fn create_intents(
              ORDER BY m.account_id",
         )
         .bind(account_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
         for (follower, multiplier) in followers {
             insert_intent(
@@ -227,7 +227,7 @@ pub(crate) async fn create_intents(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_intent(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     signal_id: &str,
     strategy_id: &str,
     account_id: &str,
@@ -257,7 +257,7 @@ async fn insert_intent(
     .bind(leader_intent_id)
     .bind(multiplier)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(id)
 }
@@ -298,11 +298,13 @@ pub struct Intent {
     pub alert_quantity: Option<String>,
 }
 
-/// Accounts with unfinished intents that may run now.
+/// Accounts with unfinished intents that may run now (a copy-group
+/// follower waiting for its leader's order does not count yet).
 pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT DISTINCT account_id FROM order_intents WHERE status IN ('pending', 'sending', 'ambiguous') \
-         AND not_before <= $1",
+        "SELECT DISTINCT i.account_id FROM order_intents i WHERE i.status IN ('pending', 'sending', 'ambiguous') \
+         AND i.not_before <= $1 AND (i.leader_intent_id IS NULL OR NOT EXISTS (SELECT 1 FROM order_intents l \
+         WHERE l.id = i.leader_intent_id AND l.status IN ('pending', 'sending', 'ambiguous')))",
     )
     .bind(now)
     .fetch_all(db.pool())
@@ -360,7 +362,7 @@ pub async fn mark_sending(
     quantity: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db.write(sqlx::query(
         "UPDATE order_intents SET status = 'sending', instrument = $2, side = $3, quantity = $4, \
          attempts = attempts + 1, updated_at = $5 WHERE id = $1",
     )
@@ -368,8 +370,7 @@ pub async fn mark_sending(
     .bind(instrument)
     .bind(side)
     .bind(quantity)
-    .bind(now)
-    .execute(db.pool())
+    .bind(now))
     .await?;
     Ok(())
 }
@@ -384,7 +385,7 @@ pub async fn mark(
     latency_us: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db.write(sqlx::query(
         "UPDATE order_intents SET status = $2, reason = COALESCE($3, reason), \
          broker_order_id = COALESCE($4, broker_order_id), latency_us = COALESCE($5, latency_us), updated_at = $6 \
          WHERE id = $1",
@@ -394,8 +395,7 @@ pub async fn mark(
     .bind(reason)
     .bind(broker_order_id)
     .bind(latency_us)
-    .bind(now)
-    .execute(db.pool())
+    .bind(now))
     .await?;
     Ok(())
 }
@@ -403,12 +403,13 @@ pub async fn mark(
 /// Keep the status, look again at `not_before` (e.g. an ambiguous outcome
 /// the broker cannot confirm yet).
 pub async fn defer(db: &Db, id: &str, not_before: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE order_intents SET not_before = $2, updated_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(not_before)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
+    db.write(
+        sqlx::query("UPDATE order_intents SET not_before = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(not_before)
+            .bind(now),
+    )
+    .await?;
     Ok(())
 }
 
@@ -436,14 +437,13 @@ pub async fn retry_unsent(
 
 /// Not sent: try again at `not_before`.
 pub async fn retry_later(db: &Db, id: &str, reason: &str, not_before: i64, now: i64) -> Result<()> {
-    sqlx::query(
+    db.write(sqlx::query(
         "UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4 WHERE id = $1",
     )
     .bind(id)
     .bind(reason)
     .bind(not_before)
-    .bind(now)
-    .execute(db.pool())
+    .bind(now))
     .await?;
     Ok(())
 }
@@ -511,7 +511,7 @@ pub async fn intents_of_signal(db: &Db, signal_id: &str) -> Result<Vec<IntentVie
         .collect())
 }
 
-/// Single executor per account across instances.
+/// Single executor per account across instances; the holder renews its own.
 pub async fn try_exec_lease(
     db: &Db,
     account_id: &str,
@@ -519,27 +519,27 @@ pub async fn try_exec_lease(
     now: i64,
     until: i64,
 ) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE broker_accounts SET exec_lease_owner = $2, exec_lease_until = $4 \
-         WHERE id = $1 AND (exec_lease_until IS NULL OR exec_lease_until < $3)",
-    )
-    .bind(account_id)
-    .bind(owner)
-    .bind(now)
-    .bind(until)
-    .execute(db.pool())
-    .await?
-    .rows_affected()
+    Ok(db
+        .write(
+            sqlx::query(
+                "UPDATE broker_accounts SET exec_lease_owner = $2, exec_lease_until = $4 \
+         WHERE id = $1 AND (exec_lease_until IS NULL OR exec_lease_until < $3 OR exec_lease_owner = $2)",
+            )
+            .bind(account_id)
+            .bind(owner)
+            .bind(now)
+            .bind(until),
+        )
+        .await?
         == 1)
 }
 
 pub async fn release_exec_lease(db: &Db, account_id: &str, owner: &str) -> Result<()> {
-    sqlx::query(
+    db.write(sqlx::query(
         "UPDATE broker_accounts SET exec_lease_owner = NULL, exec_lease_until = NULL WHERE id = $1 AND exec_lease_owner = $2",
     )
     .bind(account_id)
-    .bind(owner)
-    .execute(db.pool())
+    .bind(owner))
     .await?;
     Ok(())
 }
@@ -562,15 +562,14 @@ pub async fn set_position(
     quantity: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db.write(sqlx::query(
         "INSERT INTO positions (account_id, instrument, quantity, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $3, updated_at = $4",
     )
     .bind(account_id)
     .bind(instrument)
     .bind(quantity)
-    .bind(now)
-    .execute(db.pool())
+    .bind(now))
     .await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Both backends run the same SQL through sqlx's `Any` driver; only the
 //! migrations and connection set-up differ. Times are Unix milliseconds.
 
+mod batch;
 pub mod broker_accounts;
 pub mod copy_groups;
 mod db;

@@ -6,20 +6,28 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::{Db, Result, StorageError};
 
-const PLAN_COLUMNS: &str = "id, name, price_cents_per_month, broker_accounts, active_webhooks, \
+pub(crate) const PLAN_COLUMNS: &str = "id, name, price_cents_per_month, broker_accounts, active_webhooks, \
      active_strategies, copy_groups, followers_per_group, trade_execution";
 
-fn plan_from_row(row: &sqlx::any::AnyRow) -> Result<Plan> {
+pub(crate) fn plan_from_row(row: &sqlx::any::AnyRow) -> Result<Plan> {
+    plan_from_prefixed(row, "")
+}
+
+/// A plan from columns named `{prefix}{column}` (joined queries).
+pub(crate) fn plan_from_prefixed(row: &sqlx::any::AnyRow, prefix: &str) -> Result<Plan> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(Plan {
-        id: PlanId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        price_cents_per_month: row.try_get::<i64, _>("price_cents_per_month")?.max(0) as u32,
-        broker_accounts: Limit::from_db(row.try_get("broker_accounts")?),
-        active_webhooks: Limit::from_db(row.try_get("active_webhooks")?),
-        active_strategies: Limit::from_db(row.try_get("active_strategies")?),
-        copy_groups: Limit::from_db(row.try_get("copy_groups")?),
-        followers_per_group: Limit::from_db(row.try_get("followers_per_group")?),
-        trade_execution: row.try_get::<i64, _>("trade_execution")? != 0,
+        id: PlanId(row.try_get(col("id").as_str())?),
+        name: row.try_get(col("name").as_str())?,
+        price_cents_per_month: row
+            .try_get::<i64, _>(col("price_cents_per_month").as_str())?
+            .max(0) as u32,
+        broker_accounts: Limit::from_db(row.try_get(col("broker_accounts").as_str())?),
+        active_webhooks: Limit::from_db(row.try_get(col("active_webhooks").as_str())?),
+        active_strategies: Limit::from_db(row.try_get(col("active_strategies").as_str())?),
+        copy_groups: Limit::from_db(row.try_get(col("copy_groups").as_str())?),
+        followers_per_group: Limit::from_db(row.try_get(col("followers_per_group").as_str())?),
+        trade_execution: row.try_get::<i64, _>(col("trade_execution").as_str())? != 0,
     })
 }
 

@@ -47,21 +47,103 @@ pub async fn record(
     now: i64,
     window_ms: i64,
 ) -> Result<Recorded> {
-    let mut tx = db.begin_write().await?;
-    if db.backend() == Backend::Postgres {
+    // Group-committed: concurrent deliveries share one durable commit, and
+    // each is answered only once that commit is done.
+    let signal = OwnedSignal::from(signal);
+    let delivery = OwnedDelivery::from(delivery);
+    let backend = db.backend();
+    db.batched(move |conn| {
+        Box::pin(async move { record_in(conn, backend, &signal, &delivery, now, window_ms).await })
+    })
+    .await
+}
+
+struct OwnedSignal {
+    webhook_id: String,
+    user_id: String,
+    payload_hash: String,
+    sender_id: Option<String>,
+    action: String,
+    comment: Option<String>,
+    quantity: Option<String>,
+    ticker: Option<String>,
+    price: Option<String>,
+}
+
+impl From<NewSignal<'_>> for OwnedSignal {
+    fn from(s: NewSignal<'_>) -> Self {
+        OwnedSignal {
+            webhook_id: s.webhook_id.to_string(),
+            user_id: s.user_id.to_string(),
+            payload_hash: s.payload_hash.to_string(),
+            sender_id: s.sender_id.map(String::from),
+            action: s.action.to_string(),
+            comment: s.comment.map(String::from),
+            quantity: s.quantity,
+            ticker: s.ticker.map(String::from),
+            price: s.price,
+        }
+    }
+}
+
+struct OwnedDelivery {
+    webhook_id: String,
+    source_ip: Option<String>,
+    status: u16,
+    payload: String,
+    reason: String,
+    processing_us: i64,
+}
+
+impl From<Delivery<'_>> for OwnedDelivery {
+    fn from(d: Delivery<'_>) -> Self {
+        OwnedDelivery {
+            webhook_id: d.webhook_id.to_string(),
+            source_ip: d.source_ip.map(String::from),
+            status: d.status,
+            payload: d.payload.to_string(),
+            reason: d.reason.to_string(),
+            processing_us: d.processing_us,
+        }
+    }
+}
+
+impl OwnedDelivery {
+    fn borrowed(&self) -> Delivery<'_> {
+        Delivery {
+            webhook_id: &self.webhook_id,
+            source_ip: self.source_ip.as_deref(),
+            status: self.status,
+            payload: &self.payload,
+            reason: &self.reason,
+            processing_us: self.processing_us,
+        }
+    }
+}
+
+/// The duplicate checks and the inserts, inside the caller's transaction.
+async fn record_in(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    signal: &OwnedSignal,
+    delivery: &OwnedDelivery,
+    now: i64,
+    window_ms: i64,
+) -> Result<Recorded> {
+    if backend == Backend::Postgres {
         // Serialize deliveries per webhook (SQLite's BEGIN IMMEDIATE already does).
         sqlx::query("SELECT id FROM webhooks WHERE id = $1 FOR UPDATE")
-            .bind(signal.webhook_id)
+            .bind(&signal.webhook_id)
             .execute(&mut *tx)
             .await?;
     }
     let mut original: Option<String> = None;
-    if let Some(sender) = signal.sender_id {
+    if let Some(sender) = &signal.sender_id {
         original = sqlx::query_scalar(
             "SELECT id FROM signals WHERE webhook_id = $1 AND sender_id = $2 AND received_at > $3 \
              ORDER BY received_at LIMIT 1",
         )
-        .bind(signal.webhook_id)
+        .bind(&signal.webhook_id)
         .bind(sender)
         .bind(now - SENDER_ID_WINDOW_MS)
         .fetch_optional(&mut *tx)
@@ -72,8 +154,8 @@ pub async fn record(
             "SELECT id FROM signals WHERE webhook_id = $1 AND payload_hash = $2 AND received_at > $3 \
              ORDER BY received_at LIMIT 1",
         )
-        .bind(signal.webhook_id)
-        .bind(signal.payload_hash)
+        .bind(&signal.webhook_id)
+        .bind(&signal.payload_hash)
         .bind(now - window_ms)
         .fetch_optional(&mut *tx)
         .await?;
@@ -87,20 +169,20 @@ pub async fn record(
                  ticker, price, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&id)
-            .bind(signal.webhook_id)
-            .bind(signal.user_id)
-            .bind(signal.payload_hash)
-            .bind(signal.sender_id)
-            .bind(signal.action)
-            .bind(signal.comment)
-            .bind(signal.quantity)
-            .bind(signal.ticker)
-            .bind(signal.price)
+            .bind(&signal.webhook_id)
+            .bind(&signal.user_id)
+            .bind(&signal.payload_hash)
+            .bind(&signal.sender_id)
+            .bind(&signal.action)
+            .bind(&signal.comment)
+            .bind(&signal.quantity)
+            .bind(&signal.ticker)
+            .bind(&signal.price)
             .bind(now)
             .execute(&mut *tx)
             .await?;
             let intents =
-                crate::execution::create_intents(&mut tx, signal.webhook_id, &id, now).await?;
+                crate::execution::create_intents(tx, &signal.webhook_id, &id, now).await?;
             Recorded::Accepted {
                 signal_id: id,
                 intents,
@@ -111,13 +193,12 @@ pub async fn record(
         Recorded::Accepted { signal_id, .. } => (signal_id.as_str(), false),
         Recorded::Duplicate { original_signal_id } => (original_signal_id.as_str(), true),
     };
-    insert_delivery(&mut tx, &delivery, Some(signal_id), duplicate, now).await?;
-    tx.commit().await?;
+    insert_delivery(tx, &delivery.borrowed(), Some(signal_id), duplicate, now).await?;
     Ok(outcome)
 }
 
 async fn insert_delivery(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     d: &Delivery<'_>,
     signal_id: Option<&str>,
     duplicate: bool,
@@ -137,17 +218,18 @@ async fn insert_delivery(
     .bind(signal_id)
     .bind(duplicate as i64)
     .bind(d.processing_us)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Log a refused delivery (no signal recorded).
 pub async fn log_refused(db: &Db, delivery: Delivery<'_>, now: i64) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    insert_delivery(&mut tx, &delivery, None, false, now).await?;
-    tx.commit().await?;
-    Ok(())
+    let delivery = OwnedDelivery::from(delivery);
+    db.batched(move |conn| {
+        Box::pin(async move { insert_delivery(conn, &delivery.borrowed(), None, false, now).await })
+    })
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -102,6 +102,68 @@ pub async fn by_token(db: &Db, token: &str) -> Result<Option<Webhook>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// What ingress needs to judge a delivery, in one round trip: the webhook,
+/// whether `digest` is one of its live secrets, and its owner's
+/// subscription and plan.
+pub struct IngressView {
+    pub webhook: Webhook,
+    pub secret_ok: bool,
+    /// The owner's subscription status, trial end and plan (`None` if the
+    /// owner or the plan is gone).
+    pub owner: Option<(
+        atomik_domain::SubscriptionStatus,
+        Option<i64>,
+        atomik_domain::Plan,
+    )>,
+}
+
+pub async fn for_ingress(
+    db: &Db,
+    token: &str,
+    digest: Option<&str>,
+    now: i64,
+) -> Result<Option<IngressView>> {
+    let plan_columns: String = crate::plans::PLAN_COLUMNS
+        .split(',')
+        .map(|c| format!("p.{0} AS p_{0}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT w.id, w.user_id, w.name, w.description, w.token, w.active, w.allowed_ips, w.created_at, \
+         (SELECT COUNT(*) FROM webhook_secrets s WHERE s.digest = $2 AND s.webhook_id = w.id \
+          AND (s.expires_at IS NULL OR s.expires_at > $3)) AS secret_ok, \
+         u.subscription_status AS u_status, u.trial_ends_at AS u_trial_ends_at, {plan_columns} \
+         FROM webhooks w LEFT JOIN users u ON u.id = w.user_id LEFT JOIN plans p ON p.id = u.plan_id \
+         WHERE w.token = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(token)
+        .bind(digest.unwrap_or(""))
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let webhook = from_row(&row)?;
+    let secret_ok = digest.is_some() && row.try_get::<i64, _>("secret_ok")? != 0;
+    let status: Option<String> = row.try_get("u_status")?;
+    let plan: Option<String> = row.try_get("p_id")?;
+    let owner = match (status, plan) {
+        (Some(status), Some(_)) => Some((
+            status.parse().map_err(StorageError::Invalid)?,
+            row.try_get("u_trial_ends_at")?,
+            crate::plans::plan_from_prefixed(&row, "p_")?,
+        )),
+        _ => None,
+    };
+    Ok(Some(IngressView {
+        webhook,
+        secret_ok,
+        owner,
+    }))
+}
+
 /// Does `digest` belong to the webhook and is it live at `now`?
 pub async fn secret_matches(db: &Db, webhook_id: &str, digest: &str, now: i64) -> Result<bool> {
     let found: Option<String> = sqlx::query_scalar(

@@ -32,6 +32,9 @@ pub struct SimOrder {
     pub status: String,
     pub fill_price: Option<Decimal>,
     pub received_at_ms: i64,
+    /// Monotonic arrival time (benchmarks measure signal-to-broker latency
+    /// against it; the sim clock may be a test clock).
+    pub arrived: std::time::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +232,7 @@ impl State {
             status: if market { "Filled" } else { "Working" }.into(),
             fill_price: fill,
             received_at_ms: now,
+            arrived: std::time::Instant::now(),
         });
         let command_id = self.next_id();
         self.commands.push(Command {
