@@ -73,14 +73,14 @@ impl Plan {
     fn new(quick: bool) -> Plan {
         if quick {
             Plan {
-                warmup: Duration::from_millis(500),
-                low: Duration::from_secs(2),
-                mid: Duration::from_secs(3),
-                ladder: vec![2000.0, 3500.0, 5000.0],
-                step: Duration::from_secs(2),
+                warmup: Duration::from_millis(300),
+                low: Duration::from_secs(1),
+                mid: Duration::from_secs(2),
+                ladder: vec![2000.0, 4000.0],
+                step: Duration::from_secs(1),
                 fan_sizes: vec![10, 100, 500],
                 fan_reps: 1,
-                drain_timeout: Duration::from_secs(20),
+                drain_timeout: Duration::from_secs(15),
             }
         } else {
             Plan {

@@ -18,17 +18,26 @@ use crate::TradovateConfig;
 use crate::client::{Client, Effect};
 use crate::wire::{self, parse_time_ms};
 
+/// How long a resolved contract is reused. The front month changes a few
+/// times a year; a minute of reuse saves a broker round trip per order.
+const RESOLVED_TTL_MS: i64 = 60_000;
+
 pub struct Tradovate {
     client: Client,
+    clock: Arc<dyn Clock>,
     /// Contract id → name, filled as positions are read.
     contract_names: Mutex<HashMap<i64, String>>,
+    /// What a strategy's symbol resolved to, and when.
+    resolved: Mutex<HashMap<String, (Instrument, i64)>>,
 }
 
 impl Tradovate {
     pub fn new(config: TradovateConfig, clock: Arc<dyn Clock>) -> Self {
         Tradovate {
-            client: Client::new(config, clock),
+            client: Client::new(config, clock.clone()),
+            clock,
             contract_names: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
         }
     }
 
@@ -333,8 +342,41 @@ impl Broker for Tradovate {
         session: &Session,
         symbol: &str,
     ) -> Result<Instrument, BrokerError> {
-        let token = Self::token(session)?;
         let symbol = symbol.trim().to_uppercase();
+        let now = self.clock.now_ms();
+        if let Some((instrument, at)) = self.resolved.lock().expect("lock").get(&symbol)
+            && now - at < RESOLVED_TTL_MS
+        {
+            return Ok(instrument.clone());
+        }
+        let instrument = self.resolve_uncached(session, &symbol).await?;
+        self.resolved
+            .lock()
+            .expect("lock")
+            .insert(symbol, (instrument.clone(), now));
+        Ok(instrument)
+    }
+
+    async fn refresh_credentials(&self, session: &Session) -> Result<Session, BrokerError> {
+        self.refresh(session).await
+    }
+
+    /// Tradovate documents no token revocation endpoint: the token simply
+    /// expires (≤ 90 minutes) once atomik stops renewing it and forgets it.
+    async fn revoke(&self, _session: &Session) -> Result<(), BrokerError> {
+        Ok(())
+    }
+}
+
+impl Tradovate {
+    /// A specific contract by name, or a root's front month via `rollcontract`.
+    async fn resolve_uncached(
+        &self,
+        session: &Session,
+        symbol: &str,
+    ) -> Result<Instrument, BrokerError> {
+        let token = Self::token(session)?;
+        let symbol = symbol.to_string();
         if is_specific_contract(&symbol) && continuous_root(&symbol).is_none() {
             let c: wire::Contract = self
                 .client
@@ -382,7 +424,7 @@ impl Broker for Tradovate {
         })
     }
 
-    async fn refresh_credentials(&self, session: &Session) -> Result<Session, BrokerError> {
+    async fn refresh(&self, session: &Session) -> Result<Session, BrokerError> {
         let token = Self::token(session)?;
         let url = format!("{}/auth/renewaccesstoken", self.client.config().rest_url);
         let value = match self
@@ -410,12 +452,6 @@ impl Broker for Tradovate {
                 "renewaccesstoken answered without a token or expiration time".into(),
             )),
         }
-    }
-
-    /// Tradovate documents no token revocation endpoint: the token simply
-    /// expires (≤ 90 minutes) once atomik stops renewing it and forgets it.
-    async fn revoke(&self, _session: &Session) -> Result<(), BrokerError> {
-        Ok(())
     }
 }
 
