@@ -5,12 +5,11 @@
 use std::hint::black_box;
 use std::str::FromStr;
 
+use atomik_binance::sign::Signer;
 use atomik_domain::signal::{self, Action, Intent};
 use atomik_domain::sizing::{self, QuantitySource, Sizing};
 use criterion::{Criterion, criterion_group, criterion_main};
-use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
-use sha2::Sha256;
 
 fn parsing(c: &mut Criterion) {
     let small = br#"{"action":"buy","ticker":"MNQ1!","id":"b123456"}"#;
@@ -53,15 +52,24 @@ fn sizing_decide(c: &mut Criterion) {
 }
 
 fn signing(c: &mut Criterion) {
-    // A Binance spot order query string, signed with HMAC-SHA256 (hex).
-    let secret = b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+    // A Binance order's query string, signed as the adapter signs it.
     let query = b"symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newClientOrderId=atk0190f1a2b3c4d5e6f708192a3b4c5d6e&recvWindow=5000&timestamp=1767225600000";
-    c.bench_function("HMAC-SHA256 Binance order query", |b| {
-        b.iter(|| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-            mac.update(black_box(query));
-            hex::encode(mac.finalize().into_bytes())
-        })
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../brokers/binance/tests/vectors/binance.json"
+    ))
+    .expect("vectors");
+    let hmac = Signer::from_secret(vectors["secret_key"].as_str().expect("secret")).expect("key");
+    c.bench_function("Binance HMAC-SHA256 order signature", |b| {
+        b.iter(|| hmac.sign(black_box(query)))
+    });
+    let ed25519 = Signer::from_secret(
+        vectors["ed25519"][0]["private_key_pem"]
+            .as_str()
+            .expect("pem"),
+    )
+    .expect("key");
+    c.bench_function("Binance Ed25519 order signature", |b| {
+        b.iter(|| ed25519.sign(black_box(query)))
     });
 }
 
