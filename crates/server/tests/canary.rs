@@ -4,31 +4,16 @@
 //! trace level, every crate), error bodies or API responses, across a whole
 //! connect → test → renew → fail → disconnect run.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atomik_broker::{Clock, Session, SystemClock};
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
-use atomik_testkit::{TradovateEnv, csrf_in, press_authorize, signup, tradovate_app};
+use atomik_testkit::{CapturedLogs, TradovateEnv, csrf_in, press_authorize, signup, tradovate_app};
 use atomik_tradovate::sim::Fault;
 
 const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
 const PASSWORD: &str = "CANARY-password-horse-battery";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn access_token(s: &Session) -> String {
     match s {
@@ -37,7 +22,7 @@ fn access_token(s: &Session) -> String {
     }
 }
 
-async fn run(t: atomik_testkit::TestDb, logs: Captured) {
+async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     let TradovateEnv { app, sim } =
         tradovate_app(t, CLIENT_SECRET, Duration::from_millis(800)).await;
 
@@ -224,7 +209,7 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
             .unwrap(),
     );
 
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let logs = logs.text();
     assert!(
         logs.len() > 1_000,
         "trace logs were captured ({} bytes)",
@@ -244,14 +229,7 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
 /// One test binary, one global subscriber: both backends run in sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn secrets_never_reach_logs_or_responses() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .expect("the only subscriber in this test binary");
+    let logs = CapturedLogs::install();
     run(atomik_testkit::sqlite().await, logs.clone()).await;
     run(atomik_testkit::postgres().await, logs).await;
 }

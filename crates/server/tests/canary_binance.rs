@@ -3,31 +3,17 @@
 //! crate), pages or API responses, across test → save → trade → a refused
 //! signature → a failed order → disconnect.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use atomik_binance::sim::{SimConfig, SimKey, SimSecret};
 use atomik_broker::SystemClock;
-use atomik_testkit::{binance_app_with, csrf_in, signup, test_config};
+use atomik_testkit::{CapturedLogs, binance_app_with, csrf_in, signup, test_config};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "CANARYbinanceApiKey0001";
 const SECRET: &str = "CANARY-binance-secret-77ab";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-async fn run(t: atomik_testkit::TestDb, logs: Captured) {
+async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     let mut sim = SimConfig::demo(Arc::new(SystemClock));
     sim.keys.push(SimKey {
         api_key: API_KEY.into(),
@@ -210,7 +196,7 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
     bodies.push(gone);
     assert_eq!(e.sim.orders().len(), 1);
 
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let logs = logs.text();
     assert!(
         logs.len() > 1_000,
         "trace logs were captured ({} bytes)",
@@ -230,14 +216,7 @@ async fn run(t: atomik_testkit::TestDb, logs: Captured) {
 /// One test binary, one global subscriber: both backends run in sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn binance_credentials_never_reach_logs_or_responses() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .expect("the only subscriber in this test binary");
+    let logs = CapturedLogs::install();
     run(atomik_testkit::sqlite().await, logs.clone()).await;
     run(atomik_testkit::postgres().await, logs).await;
 }
