@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 use atomik_binance::sim::{Fault, SimConfig};
 use atomik_storage::execution;
 use atomik_testkit::{
-    BinanceEnv, binance_app, binance_app_with, csrf_in, on_both_databases, signup, test_config,
+    BinanceEnv, Hook, binance_app, binance_app_with, csrf_in, on_both_databases, session_csrf,
+    signup, test_config, webhook_with_strategy,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 struct Trader {
     c: reqwest::Client,
-    hook_id: String,
-    hook_url: String,
-    secret: String,
+    hook: Hook,
 }
 
 fn hidden(html: &str, name: &str) -> Option<String> {
@@ -88,7 +87,7 @@ async fn trader(e: &BinanceEnv, instrument: &str, quantity: &str) -> Trader {
         .await
         .unwrap();
     assert_eq!(again.status(), 422);
-    let csrf = csrf_in(&page(&c, e.app.url("/settings")).await);
+    let csrf = session_csrf(&c, &e.app).await;
     let accounts: Value = c
         .get(e.app.url("/api/v1/broker-accounts"))
         .send()
@@ -99,37 +98,15 @@ async fn trader(e: &BinanceEnv, instrument: &str, quantity: &str) -> Trader {
         .unwrap();
     assert_eq!(accounts.as_array().unwrap().len(), 1);
     assert_eq!(accounts[0]["status"], "connected");
-    let hook: Value = c
-        .post(e.app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "BTC"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/api/v1/strategies"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": accounts[0]["id"], "name": "BTC trend",
-                      "instrument": instrument, "quantity": quantity}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    Trader {
-        hook_id: hook["webhook"]["id"].as_str().unwrap().to_string(),
-        hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
-        secret: hook["secret"].as_str().unwrap().to_string(),
-        c,
-    }
+    let account = accounts[0]["id"].as_str().unwrap();
+    let hook = webhook_with_strategy(&c, &e.app, &csrf, account, instrument, quantity).await;
+    Trader { hook, c }
 }
 
 /// Send a signal; return its id.
 async fn fire(t: &Trader, payload: &Value) -> String {
     let res = atomik_testkit::client()
-        .post(format!("{}?secret={}", t.hook_url, t.secret))
+        .post(t.hook.signal_url())
         .json(payload)
         .send()
         .await
@@ -187,7 +164,7 @@ on_both_databases!(
         assert_eq!(ledger[0].client_order_id, open.client_order_id);
         assert_eq!(ledger[0].order_id.to_string(), open.broker_order_id.clone().unwrap());
         assert_eq!(e.sim.futures_position(SimConfig::DEMO_API_KEY, "BTCUSDT"), d("0.01"));
-        let logs = page(&t.c, e.app.url(&format!("/webhooks/{}/logs", t.hook_id))).await;
+        let logs = page(&t.c, e.app.url(&format!("/webhooks/{}/logs", t.hook.id))).await;
         assert!(logs.contains(&open.broker_order_id.clone().unwrap()) && logs.contains("BTCUSDT.P"), "{logs}");
         // The exit closes with a reduce-only order.
         let exit = signal(&e, &t, json!({"action": "exit"})).await;

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use atomik_binance::sim::{SimConfig, SimKey, SimSecret};
 use atomik_broker::SystemClock;
-use atomik_testkit::{CapturedLogs, binance_app_with, csrf_in, signup, test_config};
+use atomik_testkit::{
+    CapturedLogs, binance_app_with, csrf_in, session_csrf, signup, test_config,
+    webhook_with_strategy,
+};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "CANARYbinanceApiKey0001";
@@ -86,15 +89,7 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         .unwrap();
     assert!(saved.contains("Connected Binance Testnet"), "{saved}");
     bodies.push(saved);
-    let csrf = csrf_in(
-        &c.get(e.app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let csrf = session_csrf(&c, &e.app).await;
     let accounts: Value = c
         .get(e.app.url("/api/v1/broker-accounts"))
         .send()
@@ -105,29 +100,8 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         .unwrap();
     bodies.push(accounts.to_string());
     let account = accounts[0]["id"].as_str().unwrap().to_string();
-    let hook: Value = c
-        .post(e.app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "c"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/api/v1/strategies"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": account, "name": "c", "instrument": "BTCUSDT.P", "quantity": "0.01"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let url = format!(
-        "{}?secret={}",
-        e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
-        hook["secret"].as_str().unwrap()
-    );
+    let hook = webhook_with_strategy(&c, &e.app, &csrf, &account, "BTCUSDT.P", "0.01").await;
+    let url = hook.signal_url();
     // One order that fills, one that Binance refuses (the key lost futures).
     for (n, action) in ["buy", "sell"].into_iter().enumerate() {
         if n == 1 {
@@ -148,10 +122,7 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let logs_page = loop {
         let page = c
-            .get(e.app.url(&format!(
-                "/webhooks/{}/logs",
-                hook["webhook"]["id"].as_str().unwrap()
-            )))
+            .get(e.app.url(&format!("/webhooks/{}/logs", hook.id)))
             .send()
             .await
             .unwrap()

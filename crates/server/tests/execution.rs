@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use atomik_storage::execution;
 use atomik_testkit::{
-    TradovateEnv, csrf_in, on_both_databases, press_authorize, signup, tradovate_app,
+    TradovateEnv, csrf_in, on_both_databases, press_authorize, session_csrf, signup, tradovate_app,
+    webhook_with_strategy,
 };
 use atomik_tradovate::sim::Fault;
 use serde_json::{Value, json};
@@ -42,15 +43,7 @@ async fn trader(e: &TradovateEnv, quantity: &str) -> Trader {
     )
     .await;
     assert_eq!(c.get(&back).send().await.unwrap().status(), 200);
-    let csrf = csrf_in(
-        &c.get(e.app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let csrf = session_csrf(&c, &e.app).await;
     let accounts: Value = c
         .get(e.app.url("/api/v1/broker-accounts"))
         .send()
@@ -60,28 +53,10 @@ async fn trader(e: &TradovateEnv, quantity: &str) -> Trader {
         .await
         .unwrap();
     let account_id = accounts[0]["id"].as_str().unwrap().to_string();
-    let hook: Value = c
-        .post(e.app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "NQ"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/api/v1/strategies"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": account_id, "name": "MNQ trend",
-                      "instrument": "MNQ1!", "quantity": quantity}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let hook = webhook_with_strategy(&c, &e.app, &csrf, &account_id, "MNQ1!", quantity).await;
     Trader {
-        hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
-        secret: hook["secret"].as_str().unwrap().to_string(),
+        hook_url: hook.url,
+        secret: hook.secret,
         c,
         csrf,
         account_id,

@@ -92,16 +92,6 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<Option<Webhook>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// The webhook behind a URL token (ingress).
-pub async fn by_token(db: &Db, token: &str) -> Result<Option<Webhook>> {
-    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE token = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(token)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
-}
-
 /// What ingress needs to judge a delivery, in one round trip: the webhook,
 /// whether `digest` is one of its live secrets, and its owner's
 /// subscription and plan.
@@ -117,26 +107,30 @@ pub struct IngressView {
     )>,
 }
 
-pub async fn for_ingress(
-    db: &Db,
-    token: &str,
-    digest: Option<&str>,
-    now: i64,
-) -> Result<Option<IngressView>> {
+/// Built once: ingress runs it on every delivery.
+static INGRESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let plan_columns: String = crate::plans::PLAN_COLUMNS
         .split(',')
         .map(|c| format!("p.{0} AS p_{0}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
+    format!(
         "SELECT w.id, w.user_id, w.name, w.description, w.token, w.active, w.allowed_ips, w.created_at, \
          (SELECT COUNT(*) FROM webhook_secrets s WHERE s.digest = $2 AND s.webhook_id = w.id \
           AND (s.expires_at IS NULL OR s.expires_at > $3)) AS secret_ok, \
          u.subscription_status AS u_status, u.trial_ends_at AS u_trial_ends_at, {plan_columns} \
          FROM webhooks w LEFT JOIN users u ON u.id = w.user_id LEFT JOIN plans p ON p.id = u.plan_id \
          WHERE w.token = $1"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    )
+});
+
+pub async fn for_ingress(
+    db: &Db,
+    token: &str,
+    digest: Option<&str>,
+    now: i64,
+) -> Result<Option<IngressView>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(INGRESS_SQL.as_str()))
         .bind(token)
         .bind(digest.unwrap_or(""))
         .bind(now)
@@ -162,20 +156,6 @@ pub async fn for_ingress(
         secret_ok,
         owner,
     }))
-}
-
-/// Does `digest` belong to the webhook and is it live at `now`?
-pub async fn secret_matches(db: &Db, webhook_id: &str, digest: &str, now: i64) -> Result<bool> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT webhook_id FROM webhook_secrets WHERE digest = $1 AND webhook_id = $2 \
-         AND (expires_at IS NULL OR expires_at > $3)",
-    )
-    .bind(digest)
-    .bind(webhook_id)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(found.is_some())
 }
 
 /// Pause (frees the active-webhook slot) or resume (takes one).

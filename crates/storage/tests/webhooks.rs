@@ -26,6 +26,15 @@ async fn user(db: &Db) -> String {
     .id
 }
 
+/// Whether ingress accepts `digest` for the webhook behind `token` at `now`.
+async fn secret_ok(db: &Db, token: &str, digest: &str, now: i64) -> bool {
+    webhooks::for_ingress(db, token, Some(digest), now)
+        .await
+        .unwrap()
+        .expect("the webhook exists")
+        .secret_ok
+}
+
 async fn create(db: &Db, user_id: &str, n: usize) -> Result<webhooks::Webhook, StorageError> {
     webhooks::create(
         db,
@@ -72,7 +81,7 @@ on_both_databases!(
         webhooks::delete(&t.db, &user_id, &created[1].id).await.unwrap();
         assert!(webhooks::set_active(&t.db, &user_id, &first.id, true).await.unwrap().active);
         assert!(plans::usage(&t.db, &user_id).await.unwrap().contains(&(Resource::ActiveWebhooks, 3)));
-        assert!(webhooks::by_token(&t.db, &created[1].token).await.unwrap().is_none());
+        assert!(webhooks::for_ingress(&t.db, &created[1].token, None, 0).await.unwrap().is_none());
     }
 );
 
@@ -80,13 +89,13 @@ on_both_databases!(
     async fn rotated_secrets_overlap_then_expire(t) {
         let user_id = user(&t.db).await;
         let w = create(&t.db, &user_id, 1).await.unwrap();
-        assert!(webhooks::secret_matches(&t.db, &w.id, "digest-1", 20).await.unwrap());
-        assert!(!webhooks::secret_matches(&t.db, &w.id, "digest-x", 20).await.unwrap());
+        assert!(secret_ok(&t.db, &w.token, "digest-1", 20).await);
+        assert!(!secret_ok(&t.db, &w.token, "digest-x", 20).await);
         webhooks::rotate_secret(&t.db, &user_id, &w.id, "digest-2", 1_000, 50).await.unwrap();
-        assert!(webhooks::secret_matches(&t.db, &w.id, "digest-1", 999).await.unwrap(), "old secret in the overlap");
-        assert!(webhooks::secret_matches(&t.db, &w.id, "digest-2", 999).await.unwrap());
-        assert!(!webhooks::secret_matches(&t.db, &w.id, "digest-1", 1_000).await.unwrap(), "old secret expired");
-        assert!(webhooks::secret_matches(&t.db, &w.id, "digest-2", 5_000).await.unwrap());
+        assert!(secret_ok(&t.db, &w.token, "digest-1", 999).await, "old secret in the overlap");
+        assert!(secret_ok(&t.db, &w.token, "digest-2", 999).await);
+        assert!(!secret_ok(&t.db, &w.token, "digest-1", 1_000).await, "old secret expired");
+        assert!(secret_ok(&t.db, &w.token, "digest-2", 5_000).await);
         assert!(matches!(
             webhooks::rotate_secret(&t.db, "someone-else", &w.id, "d3", 1, 1).await,
             Err(StorageError::NotFound(_))

@@ -303,6 +303,67 @@ pub async fn submit_form(
         .unwrap()
 }
 
+/// The CSRF token of the client's dashboard session (from a page).
+pub async fn session_csrf(client: &reqwest::Client, app: &TestApp) -> String {
+    let page = client.get(app.url("/settings")).send().await.unwrap();
+    csrf_in(&page.text().await.unwrap())
+}
+
+/// A webhook created through the API, and where to send its signals.
+pub struct Hook {
+    pub id: String,
+    /// `…/api/v1/webhooks/{token}` on the test app.
+    pub url: String,
+    pub secret: String,
+}
+
+impl Hook {
+    /// The signal URL with the secret in the query.
+    pub fn signal_url(&self) -> String {
+        format!("{}?secret={}", self.url, self.secret)
+    }
+}
+
+/// Create a webhook and an active strategy on it trading `quantity` of
+/// `instrument` on `account_id`, through the API (asserting each answer).
+pub async fn webhook_with_strategy(
+    client: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    account_id: &str,
+    instrument: &str,
+    quantity: &str,
+) -> Hook {
+    let hook: serde_json::Value = client
+        .post(app.url("/api/v1/webhooks"))
+        .header("x-csrf-token", csrf)
+        .json(&serde_json::json!({"name": format!("{instrument} signals")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = hook["webhook"]["id"]
+        .as_str()
+        .expect("webhook id")
+        .to_string();
+    let res = client
+        .post(app.url("/api/v1/strategies"))
+        .header("x-csrf-token", csrf)
+        .json(&serde_json::json!({"webhook_id": id, "broker_account_id": account_id,
+            "name": format!("{instrument} strategy"), "instrument": instrument, "quantity": quantity}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    Hook {
+        url: app.url(hook["webhook"]["url_path"].as_str().expect("url path")),
+        secret: hook["secret"].as_str().expect("secret").to_string(),
+        id,
+    }
+}
+
 /// Sign up through the real form; returns the logged-in client.
 pub async fn signup(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
     let client = client();
