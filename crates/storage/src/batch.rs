@@ -4,28 +4,31 @@
 //! succeeded. A job that fails is rolled back alone (savepoint); a commit
 //! that fails fails every job of the batch, and none is answered as done.
 //!
-//! One task owns one connection and runs batches back to back: while a
+//! One thread owns one connection and runs batches back to back: while a
 //! batch commits, the next one gathers, so there is no added waiting at low
-//! load and batches grow by themselves under load. On SQLite this task is
+//! load and batches grow by themselves under load. On SQLite this thread is
 //! also the one writer the hot path uses, so hot writes queue in memory
 //! (FIFO) instead of sleeping in SQLite's busy handler.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
 
-use sqlx::{AnyConnection, AnyPool, Executor};
-use tokio::sync::{mpsc, oneshot};
+use rusqlite::Connection;
+use sqlx::AnyPool;
+use tokio::sync::oneshot;
 
-use crate::{Backend, Result, StorageError};
+use crate::sql::Tx;
+use crate::{Result, StorageError};
 
 /// Most jobs in one transaction.
 const MAX_BATCH: usize = 256;
 
-type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+pub(crate) type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 /// Called once the batch's commit is known: `Ok` = durable.
 type Finisher = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
-type JobFn =
-    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Option<Finisher>> + Send>;
+type JobFn = Box<dyn FnOnce(&Mutex<Connection>) -> Option<Finisher> + Send>;
 
 pub(crate) struct Job {
     run: JobFn,
@@ -35,8 +38,8 @@ pub(crate) struct Job {
 
 #[derive(Clone)]
 pub(crate) enum Batcher {
-    /// SQLite: one writer task, group commit.
-    Group(mpsc::UnboundedSender<Job>),
+    /// SQLite: one writer thread with its own connection, group commit.
+    Group(mpsc::Sender<Job>),
     /// PostgreSQL: each job in its own transaction on the pool. PostgreSQL
     /// already shares WAL flushes between concurrent commits, and a single
     /// writer connection would serialize what it runs in parallel.
@@ -50,60 +53,86 @@ impl std::fmt::Debug for Batcher {
 }
 
 impl Batcher {
-    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Batcher {
-        match backend {
-            Backend::Sqlite => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(run(pool, rx));
-                Batcher::Group(tx)
-            }
-            Backend::Postgres => Batcher::Direct(pool),
-        }
+    /// SQLite: start the writer thread on the database file at `path`.
+    pub(crate) fn start_sqlite(path: &std::path::Path) -> Result<Batcher> {
+        let conn = crate::lite::open(path, false)?;
+        let (tx, rx) = mpsc::channel();
+        let path = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("atomik-db-writer".into())
+            .spawn(move || write_batches(conn, &path, rx))
+            .map_err(|e| StorageError::Invalid(format!("cannot start the database writer: {e}")))?;
+        Ok(Batcher::Group(tx))
     }
 
     /// Run `f` inside the next group transaction; its result once committed.
+    /// On SQLite `f` must only await the database (it runs on the writer
+    /// thread, polled once).
     pub(crate) async fn run<T, F>(&self, atomic: bool, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c, 't> FnOnce(&'c mut Tx<'t>) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let jobs = match self {
             Batcher::Group(jobs) => jobs,
             Batcher::Direct(pool) => {
                 let mut tx = pool.begin().await?;
-                let value = f(&mut tx).await?;
+                let value = f(&mut Tx::Pg(&mut tx)).await?;
                 tx.commit().await?;
                 return Ok(value);
             }
         };
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let run: JobFn = Box::new(move |conn| {
-            Box::pin(async move {
-                match f(conn).await {
-                    Ok(value) => Some(Box::new(move |committed: std::result::Result<(), String>| {
-                        let _ = tx.send(match committed {
-                            Ok(()) => Ok(value),
-                            Err(e) => Err(StorageError::Invalid(format!("commit failed: {e}"))),
-                        });
-                    }) as Finisher),
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        None
-                    }
+            let result = poll_once(f(&mut Tx::Lite(conn))).unwrap_or_else(|| {
+                Err(StorageError::Invalid(
+                    "a database job waited on something other than SQLite".into(),
+                ))
+            });
+            match result {
+                Ok(value) => Some(Box::new(move |committed: std::result::Result<(), String>| {
+                    let _ = tx.send(match committed {
+                        Ok(()) => Ok(value),
+                        Err(e) => Err(StorageError::Invalid(format!("commit failed: {e}"))),
+                    });
+                }) as Finisher),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    None
                 }
-            })
+            }
         });
         jobs.send(Job { run, atomic })
             .map_err(|_| StorageError::Invalid("the database writer has stopped".into()))?;
         rx.await.map_err(|_| {
-            StorageError::Invalid("the database writer dropped the write (connection lost)".into())
+            StorageError::Invalid(
+                "the database writer dropped the write (transaction failed)".into(),
+            )
         })?
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut conn = None;
-    while let Some(first) = rx.recv().await {
+/// A SQLite job's future never waits (the driver is synchronous): poll it once.
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
+    }
+}
+
+/// The writer thread: batches back to back until every sender is gone.
+fn write_batches(conn: Connection, path: &std::path::Path, rx: mpsc::Receiver<Job>) {
+    let conn = Mutex::new(conn);
+    let sql = |statement: &str| {
+        conn.lock()
+            .expect("writer connection")
+            .execute_batch(statement)
+    };
+    while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -111,21 +140,9 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
                 Err(_) => break,
             }
         }
-        if conn.is_none() {
-            match pool.acquire().await {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    tracing::error!(error = %e, "database writer cannot get a connection");
-                    continue; // dropping the jobs answers their callers with an error
-                }
-            }
-        }
-        let c = conn.as_mut().expect("connection");
-        if let Err(e) = c.execute("BEGIN IMMEDIATE").await {
+        if let Err(e) = sql("BEGIN IMMEDIATE") {
+            // Dropping the jobs answers their callers with an error.
             tracing::error!(error = %e, "database writer cannot begin a transaction");
-            if let Some(c) = conn.take() {
-                let _ = c.close().await;
-            }
             continue;
         }
         let single = jobs.len() == 1;
@@ -138,13 +155,13 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
                 break;
             }
             let savepoint = !single && !job.atomic;
-            if savepoint && c.execute("SAVEPOINT job").await.is_err() {
+            if savepoint && sql("SAVEPOINT job").is_err() {
                 stop = Some(true);
                 continue;
             }
-            match (job.run)(c).await {
+            match (job.run)(&conn) {
                 Some(finish) => {
-                    if savepoint && c.execute("RELEASE SAVEPOINT job").await.is_err() {
+                    if savepoint && sql("RELEASE SAVEPOINT job").is_err() {
                         stop = Some(false);
                     }
                     finishers.push(finish);
@@ -155,9 +172,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
                 // the transaction: commit (or fail) what came before.
                 None if job.atomic => stop = Some(true),
                 None => {
-                    if c.execute("ROLLBACK TO SAVEPOINT job").await.is_err()
-                        || c.execute("RELEASE SAVEPOINT job").await.is_err()
-                    {
+                    if sql("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job").is_err() {
                         stop = Some(false);
                     }
                 }
@@ -166,15 +181,14 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
         let committed = if stop == Some(false) {
             Err("the batch transaction broke".to_string())
         } else {
-            c.execute("COMMIT")
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            sql("COMMIT").map_err(|e| e.to_string())
         };
-        if committed.is_err() && c.execute("ROLLBACK").await.is_err() {
-            // Never hand a connection with an open transaction back to the pool.
-            if let Some(c) = conn.take() {
-                let _ = c.close().await;
+        let in_transaction = !conn.lock().expect("writer connection").is_autocommit();
+        if committed.is_err() && in_transaction && sql("ROLLBACK").is_err() {
+            // Never keep a connection with an open transaction: start afresh.
+            match crate::lite::open(path, false) {
+                Ok(fresh) => *conn.lock().expect("writer connection") = fresh,
+                Err(e) => tracing::error!(error = %e, "database writer cannot reopen the database"),
             }
         }
         for finish in finishers {

@@ -4,8 +4,8 @@
 //! module never sees a plaintext secret.
 
 use atomik_domain::Resource;
-use sqlx::Row;
 
+use crate::sql::{Cols, FromRow, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ const COLUMNS: &str = "id, user_id, broker, environment, display_name, broker_ac
      status, paused, status_reason, last_error, last_error_at, balance, token_expires_at, next_refresh_at, \
      last_refresh_at, last_refresh_result, refresh_failures, created_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<BrokerAccount> {
+fn from_row(row: &impl crate::sql::Cols) -> Result<BrokerAccount> {
     Ok(BrokerAccount {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -80,8 +80,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<BrokerAccount> {
         display_name: row.try_get("display_name")?,
         broker_account_id: row.try_get("broker_account_id")?,
         broker_account_name: row.try_get("broker_account_name")?,
-        status: AccountStatus::parse(&row.try_get::<String, _>("status")?)?,
-        paused: row.try_get::<i64, _>("paused")? != 0,
+        status: AccountStatus::parse(&row.try_get::<String>("status")?)?,
+        paused: row.try_get::<i64>("paused")? != 0,
         status_reason: row.try_get("status_reason")?,
         last_error: row.try_get("last_error")?,
         last_error_at: row.try_get("last_error_at")?,
@@ -267,12 +267,15 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<Option<BrokerAccou
 
 /// Any account by id (background services).
 pub async fn get(db: &Db, id: &str) -> Result<Option<BrokerAccount>> {
-    let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1"));
+    db.fetch_optional(SQL.as_str(), args![id]).await
+}
+
+impl FromRow for BrokerAccount {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        from_row(row)
+    }
 }
 
 pub async fn set_paused(db: &Db, user_id: &str, id: &str, paused: bool) -> Result<()> {
@@ -373,12 +376,12 @@ pub async fn disconnect(
 
 /// The sealed credential and its owner, for an account.
 pub async fn credential(db: &Db, account_id: &str) -> Result<Option<(String, SealedCredential)>> {
-    let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT user_id, kek_id, sealed FROM broker_credentials WHERE account_id = $1",
-    )
-    .bind(account_id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row: Option<(String, String, Vec<u8>)> = db
+        .fetch_optional(
+            "SELECT user_id, kek_id, sealed FROM broker_credentials WHERE account_id = $1",
+            args![account_id],
+        )
+        .await?;
     Ok(row.map(|(user, kek_id, sealed)| (user, SealedCredential { kek_id, sealed })))
 }
 

@@ -2,7 +2,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use std::sync::Arc;
+
 use sqlx::{AnyPool, Executor, Transaction};
+
+use crate::batch::BoxFuture;
+use crate::lite::Lite;
+use crate::sql::{Arg, FromRow, Tx, pg_query};
 
 use crate::{Result, StorageError};
 
@@ -41,6 +47,14 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     batch: crate::batch::Batcher,
+    /// SQLite: direct connections for the hot path (see [`crate::lite`]).
+    lite: Option<Arc<Lite>>,
+}
+
+impl std::fmt::Debug for Lite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lite({})", self.path().display())
+    }
 }
 
 /// SQLite durability: `synchronous=FULL` in WAL mode fsyncs the WAL on every
@@ -117,11 +131,21 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        let batch = crate::batch::Batcher::start(pool.clone(), backend);
+        let (batch, lite) = match backend {
+            Backend::Sqlite => {
+                let path = crate::lite::path_of(&config.url)?;
+                (
+                    crate::batch::Batcher::start_sqlite(&path)?,
+                    Some(Arc::new(Lite::new(path))),
+                )
+            }
+            Backend::Postgres => (crate::batch::Batcher::Direct(pool.clone()), None),
+        };
         let db = Db {
             pool,
             backend,
             batch,
+            lite,
         };
         db.assert_durability().await?;
         Ok(db)
@@ -180,29 +204,53 @@ impl Db {
     pub(crate) async fn batched<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut sqlx::AnyConnection,
-            ) -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
-            > + Send
-            + 'static,
+        F: for<'c, 't> FnOnce(&'c mut Tx<'t>) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         self.batch.run(false, f).await
     }
 
     /// One write statement, group-committed: rows affected, once durable.
-    pub(crate) async fn write(
-        &self,
-        query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> Result<u64> {
+    pub(crate) async fn write(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64> {
         if let crate::batch::Batcher::Direct(pool) = &self.batch {
-            return Ok(query.execute(pool).await?.rows_affected());
+            return Ok(pg_query(sql, args).execute(pool).await?.rows_affected());
         }
         self.batch
-            .run(true, move |conn| {
-                Box::pin(async move { Ok(query.execute(conn).await?.rows_affected()) })
-            })
+            .run(true, move |tx| Box::pin(tx.execute(sql, args)))
             .await
+    }
+
+    /// At most one row of a read.
+    pub(crate) async fn fetch_optional<T: FromRow>(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>> {
+        match &self.lite {
+            Some(lite) => lite.read(|conn| Ok(crate::lite::fetch(conn, sql, &args, 1)?.pop())),
+            None => pg_query(sql, args)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(T::from_row)
+                .transpose(),
+        }
+    }
+
+    /// Every row of a read.
+    pub(crate) async fn fetch_all<T: FromRow>(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>> {
+        match &self.lite {
+            Some(lite) => lite.read(|conn| crate::lite::fetch(conn, sql, &args, usize::MAX)),
+            None => pg_query(sql, args)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(T::from_row)
+                .collect(),
+        }
     }
 
     /// `SELECT 1` — for readiness probes.

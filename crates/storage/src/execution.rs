@@ -8,8 +8,8 @@
 //! execution lease that holds across instances.
 
 use atomik_domain::Resource;
-use sqlx::Row;
 
+use crate::sql::{Cols, FromRow, Scalar, Tx, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,22 +36,28 @@ pub struct Strategy {
 const STRATEGY_COLUMNS: &str = "id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
      quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, active";
 
-fn strategy_from_row(row: &sqlx::any::AnyRow) -> Result<Strategy> {
+fn strategy_from_row(row: &impl Cols) -> Result<Strategy> {
+    strategy_from_prefixed(row, "")
+}
+
+/// A strategy from columns named `{prefix}{column}` (joined queries).
+fn strategy_from_prefixed(row: &impl Cols, prefix: &str) -> Result<Strategy> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(Strategy {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        webhook_id: row.try_get("webhook_id")?,
-        broker_account_id: row.try_get("broker_account_id")?,
-        name: row.try_get("name")?,
-        instrument: row.try_get("instrument")?,
-        quantity: row.try_get("quantity")?,
-        quantity_from_alert: row.try_get::<i64, _>("quantity_from_alert")? != 0,
-        max_per_signal: row.try_get("max_per_signal")?,
-        max_position: row.try_get("max_position")?,
-        trading_hours: row.try_get("trading_hours")?,
-        max_order_quantity: row.try_get("max_order_quantity")?,
-        daily_order_cap: row.try_get("daily_order_cap")?,
-        active: row.try_get::<i64, _>("active")? != 0,
+        id: row.try_get(&col("id"))?,
+        user_id: row.try_get(&col("user_id"))?,
+        webhook_id: row.try_get(&col("webhook_id"))?,
+        broker_account_id: row.try_get(&col("broker_account_id"))?,
+        name: row.try_get(&col("name"))?,
+        instrument: row.try_get(&col("instrument"))?,
+        quantity: row.try_get(&col("quantity"))?,
+        quantity_from_alert: row.try_get::<i64>(&col("quantity_from_alert"))? != 0,
+        max_per_signal: row.try_get(&col("max_per_signal"))?,
+        max_position: row.try_get(&col("max_position"))?,
+        trading_hours: row.try_get(&col("trading_hours"))?,
+        max_order_quantity: row.try_get(&col("max_order_quantity"))?,
+        daily_order_cap: row.try_get(&col("daily_order_cap"))?,
+        active: row.try_get::<i64>(&col("active"))? != 0,
     })
 }
 
@@ -167,109 +173,101 @@ pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool)
 /// Create one pending intent per active strategy of `webhook_id` whose
 /// account is active, inside the signal's transaction. Returns the count.
 pub(crate) async fn create_intents(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut Tx<'_>,
     webhook_id: &str,
     signal_id: &str,
     now: i64,
 ) -> Result<usize> {
-    let targets: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
-         JOIN broker_accounts a ON a.id = s.broker_account_id \
-         WHERE s.webhook_id = $1 AND s.active = 1 AND a.status = 'connected' AND a.paused = 0 \
-         ORDER BY s.created_at, s.id",
-    )
-    .bind(webhook_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut created = 0;
-    for (strategy_id, account_id, user_id) in &targets {
-        let leader = insert_intent(
-            tx,
-            signal_id,
-            strategy_id,
-            account_id,
-            user_id,
-            None,
-            None,
-            now,
+    let targets: Vec<(String, String, String)> = tx
+        .fetch_all(
+            "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
+             JOIN broker_accounts a ON a.id = s.broker_account_id \
+             WHERE s.webhook_id = $1 AND s.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+             ORDER BY s.created_at, s.id",
+            args![webhook_id],
         )
         .await?;
+    let mut created = 0;
+    for (strategy_id, account_id, user_id) in &targets {
+        let intent = NewIntent {
+            signal_id,
+            strategy_id,
+            user_id,
+            now,
+        };
+        let leader = intent.insert(tx, account_id, None, None).await?;
         created += 1;
         // Copy groups led by this account: one follower intent each, waiting
         // for the leader's.
-        let followers: Vec<(String, String)> = sqlx::query_as(
-            "SELECT m.account_id, m.multiplier FROM copy_groups g \
-             JOIN copy_group_members m ON m.group_id = g.id \
-             JOIN broker_accounts a ON a.id = m.account_id \
-             WHERE g.leader_account_id = $1 AND m.active = 1 AND a.status = 'connected' AND a.paused = 0 \
-             ORDER BY m.account_id",
-        )
-        .bind(account_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (follower, multiplier) in followers {
-            insert_intent(
-                tx,
-                signal_id,
-                strategy_id,
-                &follower,
-                user_id,
-                Some(&leader),
-                Some(&multiplier),
-                now,
+        let followers: Vec<(String, String)> = tx
+            .fetch_all(
+                "SELECT m.account_id, m.multiplier FROM copy_groups g \
+                 JOIN copy_group_members m ON m.group_id = g.id \
+                 JOIN broker_accounts a ON a.id = m.account_id \
+                 WHERE g.leader_account_id = $1 AND m.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+                 ORDER BY m.account_id",
+                args![account_id],
             )
             .await?;
+        for (follower, multiplier) in followers {
+            intent
+                .insert(tx, &follower, Some(&leader), Some(&multiplier))
+                .await?;
             created += 1;
         }
     }
     Ok(created)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_intent(
-    tx: &mut sqlx::AnyConnection,
-    signal_id: &str,
-    strategy_id: &str,
-    account_id: &str,
-    user_id: &str,
-    leader_intent_id: Option<&str>,
-    multiplier: Option<&str>,
+/// What the intents of one signal and strategy share.
+struct NewIntent<'a> {
+    signal_id: &'a str,
+    strategy_id: &'a str,
+    user_id: &'a str,
     now: i64,
-) -> Result<String> {
-    let id = new_id();
-    // Stable for the intent's life; ≤ 36 characters (Binance's limit).
-    let client_order_id = format!(
-        "atk{}",
-        uuid::Uuid::parse_str(&id)
-            .map(|u| u.simple().to_string())
-            .unwrap_or(id.clone())
-    );
-    sqlx::query(
-        "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
-         leader_intent_id, multiplier, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)",
-    )
-    .bind(&id)
-    .bind(signal_id)
-    .bind(strategy_id)
-    .bind(account_id)
-    .bind(user_id)
-    .bind(&client_order_id)
-    .bind(leader_intent_id)
-    .bind(multiplier)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(id)
+}
+
+impl NewIntent<'_> {
+    async fn insert(
+        &self,
+        tx: &mut Tx<'_>,
+        account_id: &str,
+        leader_intent_id: Option<&str>,
+        multiplier: Option<&str>,
+    ) -> Result<String> {
+        let uuid = uuid::Uuid::now_v7();
+        let id = uuid.to_string();
+        // Stable for the intent's life; ≤ 36 characters (Binance's limit).
+        let client_order_id = format!("atk{}", uuid.simple());
+        tx.execute(
+            "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
+             leader_intent_id, multiplier, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)",
+            args![
+                &id,
+                self.signal_id,
+                self.strategy_id,
+                account_id,
+                self.user_id,
+                client_order_id,
+                leader_intent_id,
+                multiplier,
+                self.now
+            ],
+        )
+        .await?;
+        Ok(id)
+    }
 }
 
 /// The status of an intent (followers wait for their leader's to be final).
 pub async fn intent_status(db: &Db, id: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT status FROM order_intents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?,
-    )
+    Ok(db
+        .fetch_optional::<Scalar<String>>(
+            "SELECT status FROM order_intents WHERE id = $1",
+            args![id],
+        )
+        .await?
+        .map(|s| s.0))
 }
 
 /// An intent with what executing it needs.
@@ -301,56 +299,64 @@ pub struct Intent {
 /// Accounts with unfinished intents that may run now (a copy-group
 /// follower waiting for its leader's order does not count yet).
 pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT i.account_id FROM order_intents i WHERE i.status IN ('pending', 'sending', 'ambiguous') \
-         AND i.not_before <= $1 AND (i.leader_intent_id IS NULL OR NOT EXISTS (SELECT 1 FROM order_intents l \
-         WHERE l.id = i.leader_intent_id AND l.status IN ('pending', 'sending', 'ambiguous')))",
-    )
-    .bind(now)
-    .fetch_all(db.pool())
-    .await?)
+    let rows: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT DISTINCT i.account_id FROM order_intents i WHERE i.status IN ('pending', 'sending', 'ambiguous') \
+             AND i.not_before <= $1 AND (i.leader_intent_id IS NULL OR NOT EXISTS (SELECT 1 FROM order_intents l \
+             WHERE l.id = i.leader_intent_id AND l.status IN ('pending', 'sending', 'ambiguous')))",
+            args![now],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|s| s.0).collect())
 }
 
 /// The account's oldest unfinished intent (per-account order).
 pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
-    let row = sqlx::query(
+    db.fetch_optional(NEXT_INTENT_SQL.as_str(), args![account_id])
+        .await
+}
+
+/// The intent, its signal and its strategy in one read.
+static NEXT_INTENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let strategy_columns: String = STRATEGY_COLUMNS
+        .split(',')
+        .map(|c| format!("s.{0} AS s_{0}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
-         i.updated_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, i.strategy_id, g.action, g.comment, g.quantity AS alert_quantity \
-         FROM order_intents i JOIN signals g ON g.id = i.signal_id \
+         i.updated_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
+         g.action, g.comment, g.quantity AS alert_quantity, {strategy_columns} \
+         FROM order_intents i JOIN signals g ON g.id = i.signal_id JOIN strategies s ON s.id = i.strategy_id \
          WHERE i.account_id = $1 AND i.status IN ('pending', 'sending', 'ambiguous') \
-         ORDER BY i.created_at, i.id LIMIT 1",
+         ORDER BY i.created_at, i.id LIMIT 1"
     )
-    .bind(account_id)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let strategy_id: String = row.try_get("strategy_id")?;
-    let strategy = strategy(db, &strategy_id)
-        .await?
-        .ok_or(StorageError::NotFound("strategy"))?;
-    Ok(Some(Intent {
-        id: row.try_get("id")?,
-        signal_id: row.try_get("signal_id")?,
-        account_id: row.try_get("account_id")?,
-        user_id: row.try_get("user_id")?,
-        client_order_id: row.try_get("client_order_id")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        not_before: row.try_get("not_before")?,
-        leader_intent_id: row.try_get("leader_intent_id")?,
-        multiplier: row.try_get("multiplier")?,
-        instrument: row.try_get("instrument")?,
-        side: row.try_get("side")?,
-        quantity: row.try_get("quantity")?,
-        strategy,
-        action: row.try_get("action")?,
-        comment: row.try_get("comment")?,
-        alert_quantity: row.try_get("alert_quantity")?,
-    }))
+});
+
+impl FromRow for Intent {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        Ok(Intent {
+            id: row.try_get("id")?,
+            signal_id: row.try_get("signal_id")?,
+            account_id: row.try_get("account_id")?,
+            user_id: row.try_get("user_id")?,
+            client_order_id: row.try_get("client_order_id")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            not_before: row.try_get("not_before")?,
+            leader_intent_id: row.try_get("leader_intent_id")?,
+            multiplier: row.try_get("multiplier")?,
+            instrument: row.try_get("instrument")?,
+            side: row.try_get("side")?,
+            quantity: row.try_get("quantity")?,
+            strategy: strategy_from_prefixed(row, "s_")?,
+            action: row.try_get("action")?,
+            comment: row.try_get("comment")?,
+            alert_quantity: row.try_get("alert_quantity")?,
+        })
+    }
 }
 
 /// Record the order about to be sent, before sending it.
@@ -362,15 +368,11 @@ pub async fn mark_sending(
     quantity: &str,
     now: i64,
 ) -> Result<()> {
-    db.write(sqlx::query(
+    db.write(
         "UPDATE order_intents SET status = 'sending', instrument = $2, side = $3, quantity = $4, \
          attempts = attempts + 1, updated_at = $5 WHERE id = $1",
+        args![id, instrument, side, quantity, now],
     )
-    .bind(id)
-    .bind(instrument)
-    .bind(side)
-    .bind(quantity)
-    .bind(now))
     .await?;
     Ok(())
 }
@@ -385,29 +387,60 @@ pub async fn mark(
     latency_us: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    db.write(sqlx::query(
-        "UPDATE order_intents SET status = $2, reason = COALESCE($3, reason), \
+    db.write("UPDATE order_intents SET status = $2, reason = COALESCE($3, reason), \
          broker_order_id = COALESCE($4, broker_order_id), latency_us = COALESCE($5, latency_us), updated_at = $6 \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(reason)
-    .bind(broker_order_id)
-    .bind(latency_us)
-    .bind(now))
+         WHERE id = $1", args![id, status, reason, broker_order_id, latency_us, now])
     .await?;
     Ok(())
+}
+
+/// The broker accepted the order: the intent and the position it leaves,
+/// in one transaction.
+pub async fn mark_accepted(db: &Db, accepted: Accepted<'_>, now: i64) -> Result<()> {
+    let (id, order_id, latency) = (
+        accepted.intent_id.to_string(),
+        accepted.broker_order_id.to_string(),
+        accepted.latency_us,
+    );
+    let position = [
+        accepted.account_id.to_string(),
+        accepted.instrument.to_string(),
+        accepted.position_after.to_string(),
+    ];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            tx.execute(
+                "UPDATE order_intents SET status = 'accepted', reason = 'accepted by the broker', \
+                 broker_order_id = $2, latency_us = $3, updated_at = $4 WHERE id = $1",
+                args![id, order_id, latency, now],
+            )
+            .await?;
+            let [account, instrument, quantity] = position;
+            tx.execute(SET_POSITION_SQL, args![account, instrument, quantity, now])
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// What [`mark_accepted`] records.
+pub struct Accepted<'a> {
+    pub intent_id: &'a str,
+    pub broker_order_id: &'a str,
+    pub latency_us: i64,
+    pub account_id: &'a str,
+    pub instrument: &'a str,
+    /// The tracked position once the order is filled.
+    pub position_after: &'a str,
 }
 
 /// Keep the status, look again at `not_before` (e.g. an ambiguous outcome
 /// the broker cannot confirm yet).
 pub async fn defer(db: &Db, id: &str, not_before: i64, now: i64) -> Result<()> {
     db.write(
-        sqlx::query("UPDATE order_intents SET not_before = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(not_before)
-            .bind(now),
+        "UPDATE order_intents SET not_before = $2, updated_at = $3 WHERE id = $1",
+        args![id, not_before, now],
     )
     .await?;
     Ok(())
@@ -422,28 +455,18 @@ pub async fn retry_unsent(
     not_before: i64,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db.write(
         "UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4, \
          attempts = attempts + 1 WHERE id = $1",
+        args![id, reason, not_before, now],
     )
-    .bind(id)
-    .bind(reason)
-    .bind(not_before)
-    .bind(now)
-    .execute(db.pool())
     .await?;
     Ok(())
 }
 
 /// Not sent: try again at `not_before`.
 pub async fn retry_later(db: &Db, id: &str, reason: &str, not_before: i64, now: i64) -> Result<()> {
-    db.write(sqlx::query(
-        "UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(reason)
-    .bind(not_before)
-    .bind(now))
+    db.write("UPDATE order_intents SET status = 'pending', reason = $2, not_before = $3, updated_at = $4 WHERE id = $1", args![id, reason, not_before, now])
     .await?;
     Ok(())
 }
@@ -520,40 +543,31 @@ pub async fn try_exec_lease(
     until: i64,
 ) -> Result<bool> {
     Ok(db
-        .write(
-            sqlx::query(
-                "UPDATE broker_accounts SET exec_lease_owner = $2, exec_lease_until = $4 \
-         WHERE id = $1 AND (exec_lease_until IS NULL OR exec_lease_until < $3 OR exec_lease_owner = $2)",
-            )
-            .bind(account_id)
-            .bind(owner)
-            .bind(now)
-            .bind(until),
-        )
+        .write("UPDATE broker_accounts SET exec_lease_owner = $2, exec_lease_until = $4 \
+         WHERE id = $1 AND (exec_lease_until IS NULL OR exec_lease_until < $3 OR exec_lease_owner = $2)", args![account_id, owner, now, until])
         .await?
         == 1)
 }
 
 pub async fn release_exec_lease(db: &Db, account_id: &str, owner: &str) -> Result<()> {
-    db.write(sqlx::query(
-        "UPDATE broker_accounts SET exec_lease_owner = NULL, exec_lease_until = NULL WHERE id = $1 AND exec_lease_owner = $2",
-    )
-    .bind(account_id)
-    .bind(owner))
+    db.write("UPDATE broker_accounts SET exec_lease_owner = NULL, exec_lease_until = NULL WHERE id = $1 AND exec_lease_owner = $2", args![account_id, owner])
     .await?;
     Ok(())
 }
 
 /// The position atomik tracks for an account and instrument.
 pub async fn position(db: &Db, account_id: &str, instrument: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT quantity FROM positions WHERE account_id = $1 AND instrument = $2",
-    )
-    .bind(account_id)
-    .bind(instrument)
-    .fetch_optional(db.pool())
-    .await?)
+    Ok(db
+        .fetch_optional::<Scalar<String>>(
+            "SELECT quantity FROM positions WHERE account_id = $1 AND instrument = $2",
+            args![account_id, instrument],
+        )
+        .await?
+        .map(|s| s.0))
 }
+
+const SET_POSITION_SQL: &str = "INSERT INTO positions (account_id, instrument, quantity, updated_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $3, updated_at = $4";
 
 pub async fn set_position(
     db: &Db,
@@ -562,14 +576,10 @@ pub async fn set_position(
     quantity: &str,
     now: i64,
 ) -> Result<()> {
-    db.write(sqlx::query(
-        "INSERT INTO positions (account_id, instrument, quantity, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $3, updated_at = $4",
+    db.write(
+        SET_POSITION_SQL,
+        args![account_id, instrument, quantity, now],
     )
-    .bind(account_id)
-    .bind(instrument)
-    .bind(quantity)
-    .bind(now))
     .await?;
     Ok(())
 }
@@ -581,15 +591,14 @@ pub async fn accepted_since(
     account_id: &str,
     since: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM order_intents WHERE strategy_id = $1 AND account_id = $2 AND status = 'accepted' \
-         AND created_at >= $3",
-    )
-    .bind(strategy_id)
-    .bind(account_id)
-    .bind(since)
-    .fetch_one(db.pool())
-    .await?)
+    Ok(db
+        .fetch_optional::<Scalar<i64>>(
+            "SELECT COUNT(*) FROM order_intents WHERE strategy_id = $1 AND account_id = $2 \
+             AND status = 'accepted' AND created_at >= $3",
+            args![strategy_id, account_id, since],
+        )
+        .await?
+        .map_or(0, |s| s.0))
 }
 
 /// Every tracked position of an account (non-zero).
@@ -625,11 +634,11 @@ pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> R
 
 /// The first engaged scope among global, the user's and the account's.
 pub async fn kill_switch_for(db: &Db, user_id: &str, account_id: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT scope FROM kill_switches WHERE scope IN ('global', $1, $2) ORDER BY scope LIMIT 1",
-    )
-    .bind(format!("user:{user_id}"))
-    .bind(format!("account:{account_id}"))
-    .fetch_optional(db.pool())
-    .await?)
+    Ok(db
+        .fetch_optional::<Scalar<String>>(
+            "SELECT scope FROM kill_switches WHERE scope IN ('global', $1, $2) ORDER BY scope LIMIT 1",
+            args![format!("user:{user_id}"), format!("account:{account_id}")],
+        )
+        .await?
+        .map(|s| s.0))
 }

@@ -1,7 +1,10 @@
 //! Storage behind one interface, on SQLite (embedded, default) and PostgreSQL.
 //!
-//! Both backends run the same SQL through sqlx's `Any` driver; only the
-//! migrations and connection set-up differ. Times are Unix milliseconds.
+//! Both backends run the same SQL; only the migrations and connection
+//! set-up differ. Most of it goes through sqlx's `Any` driver; the hot path
+//! (ingress, signal recording, execution) goes through [`sql`], which runs
+//! it on direct SQLite connections ([`lite`]) or on sqlx for PostgreSQL.
+//! Times are Unix milliseconds.
 
 mod batch;
 pub mod broker_accounts;
@@ -9,11 +12,13 @@ pub mod copy_groups;
 mod db;
 mod error;
 pub mod execution;
+mod lite;
 pub mod oauth_flows;
 pub mod plans;
 pub mod rate_slots;
 pub mod sessions;
 pub mod signals;
+mod sql;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -14,20 +14,18 @@ pub(crate) fn plan_from_row(row: &sqlx::any::AnyRow) -> Result<Plan> {
 }
 
 /// A plan from columns named `{prefix}{column}` (joined queries).
-pub(crate) fn plan_from_prefixed(row: &sqlx::any::AnyRow, prefix: &str) -> Result<Plan> {
+pub(crate) fn plan_from_prefixed(row: &impl crate::sql::Cols, prefix: &str) -> Result<Plan> {
     let col = |c: &str| format!("{prefix}{c}");
     Ok(Plan {
-        id: PlanId(row.try_get(col("id").as_str())?),
-        name: row.try_get(col("name").as_str())?,
-        price_cents_per_month: row
-            .try_get::<i64, _>(col("price_cents_per_month").as_str())?
-            .max(0) as u32,
-        broker_accounts: Limit::from_db(row.try_get(col("broker_accounts").as_str())?),
-        active_webhooks: Limit::from_db(row.try_get(col("active_webhooks").as_str())?),
-        active_strategies: Limit::from_db(row.try_get(col("active_strategies").as_str())?),
-        copy_groups: Limit::from_db(row.try_get(col("copy_groups").as_str())?),
-        followers_per_group: Limit::from_db(row.try_get(col("followers_per_group").as_str())?),
-        trade_execution: row.try_get::<i64, _>(col("trade_execution").as_str())? != 0,
+        id: PlanId(row.try_get(&col("id"))?),
+        name: row.try_get(&col("name"))?,
+        price_cents_per_month: row.try_get::<i64>(&col("price_cents_per_month"))?.max(0) as u32,
+        broker_accounts: Limit::from_db(row.try_get(&col("broker_accounts"))?),
+        active_webhooks: Limit::from_db(row.try_get(&col("active_webhooks"))?),
+        active_strategies: Limit::from_db(row.try_get(&col("active_strategies"))?),
+        copy_groups: Limit::from_db(row.try_get(&col("copy_groups"))?),
+        followers_per_group: Limit::from_db(row.try_get(&col("followers_per_group"))?),
+        trade_execution: row.try_get::<i64>(&col("trade_execution"))? != 0,
     })
 }
 

@@ -2,6 +2,7 @@
 //! one transaction, after the duplicate checks, serialized per webhook so
 //! that concurrent identical deliveries race safely (exactly one accepted).
 
+use crate::sql::{Scalar, Tx, args};
 use crate::{Backend, Db, Result, new_id};
 
 pub struct NewSignal<'a> {
@@ -123,7 +124,7 @@ impl OwnedDelivery {
 
 /// The duplicate checks and the inserts, inside the caller's transaction.
 async fn record_in(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut Tx<'_>,
     backend: Backend,
     signal: &OwnedSignal,
     delivery: &OwnedDelivery,
@@ -132,54 +133,52 @@ async fn record_in(
 ) -> Result<Recorded> {
     if backend == Backend::Postgres {
         // Serialize deliveries per webhook (SQLite's BEGIN IMMEDIATE already does).
-        sqlx::query("SELECT id FROM webhooks WHERE id = $1 FOR UPDATE")
-            .bind(&signal.webhook_id)
-            .execute(&mut *tx)
+        tx.execute(
+            "SELECT id FROM webhooks WHERE id = $1 FOR UPDATE",
+            args![&signal.webhook_id],
+        )
+        .await?;
+    }
+    let mut original: Option<Scalar<String>> = None;
+    if let Some(sender) = &signal.sender_id {
+        original = tx
+            .fetch_optional(
+                "SELECT id FROM signals WHERE webhook_id = $1 AND sender_id = $2 AND received_at > $3 \
+                 ORDER BY received_at LIMIT 1",
+                args![&signal.webhook_id, sender, now - SENDER_ID_WINDOW_MS],
+            )
             .await?;
     }
-    let mut original: Option<String> = None;
-    if let Some(sender) = &signal.sender_id {
-        original = sqlx::query_scalar(
-            "SELECT id FROM signals WHERE webhook_id = $1 AND sender_id = $2 AND received_at > $3 \
-             ORDER BY received_at LIMIT 1",
-        )
-        .bind(&signal.webhook_id)
-        .bind(sender)
-        .bind(now - SENDER_ID_WINDOW_MS)
-        .fetch_optional(&mut *tx)
-        .await?;
-    }
     if original.is_none() {
-        original = sqlx::query_scalar(
-            "SELECT id FROM signals WHERE webhook_id = $1 AND payload_hash = $2 AND received_at > $3 \
-             ORDER BY received_at LIMIT 1",
-        )
-        .bind(&signal.webhook_id)
-        .bind(&signal.payload_hash)
-        .bind(now - window_ms)
-        .fetch_optional(&mut *tx)
-        .await?;
+        original = tx
+            .fetch_optional(
+                "SELECT id FROM signals WHERE webhook_id = $1 AND payload_hash = $2 AND received_at > $3 \
+                 ORDER BY received_at LIMIT 1",
+                args![&signal.webhook_id, &signal.payload_hash, now - window_ms],
+            )
+            .await?;
     }
     let outcome = match original {
-        Some(original_signal_id) => Recorded::Duplicate { original_signal_id },
+        Some(Scalar(original_signal_id)) => Recorded::Duplicate { original_signal_id },
         None => {
             let id = new_id();
-            sqlx::query(
+            tx.execute(
                 "INSERT INTO signals (id, webhook_id, user_id, payload_hash, sender_id, action, comment, quantity, \
                  ticker, price, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![
+                    &id,
+                    &signal.webhook_id,
+                    &signal.user_id,
+                    &signal.payload_hash,
+                    &signal.sender_id,
+                    &signal.action,
+                    &signal.comment,
+                    &signal.quantity,
+                    &signal.ticker,
+                    &signal.price,
+                    now
+                ],
             )
-            .bind(&id)
-            .bind(&signal.webhook_id)
-            .bind(&signal.user_id)
-            .bind(&signal.payload_hash)
-            .bind(&signal.sender_id)
-            .bind(&signal.action)
-            .bind(&signal.comment)
-            .bind(&signal.quantity)
-            .bind(&signal.ticker)
-            .bind(&signal.price)
-            .bind(now)
-            .execute(&mut *tx)
             .await?;
             let intents =
                 crate::execution::create_intents(tx, &signal.webhook_id, &id, now).await?;
@@ -198,27 +197,28 @@ async fn record_in(
 }
 
 async fn insert_delivery(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut Tx<'_>,
     d: &Delivery<'_>,
     signal_id: Option<&str>,
     duplicate: bool,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    tx.execute(
         "INSERT INTO webhook_deliveries (id, webhook_id, received_at, source_ip, status, payload, reason, signal_id, \
          duplicate, processing_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![
+            new_id(),
+            d.webhook_id,
+            now,
+            d.source_ip,
+            d.status as i64,
+            d.payload,
+            d.reason,
+            signal_id,
+            duplicate,
+            d.processing_us
+        ],
     )
-    .bind(new_id())
-    .bind(d.webhook_id)
-    .bind(now)
-    .bind(d.source_ip)
-    .bind(d.status as i64)
-    .bind(d.payload)
-    .bind(d.reason)
-    .bind(signal_id)
-    .bind(duplicate as i64)
-    .bind(d.processing_us)
-    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! Secrets arrive here as keyed digests only.
 
 use atomik_domain::Resource;
-use sqlx::Row;
 
+use crate::sql::{Cols, FromRow, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +23,14 @@ pub struct Webhook {
 
 const COLUMNS: &str = "id, user_id, name, description, token, active, allowed_ips, created_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Webhook> {
+fn from_row(row: &impl crate::sql::Cols) -> Result<Webhook> {
     Ok(Webhook {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         token: row.try_get("token")?,
-        active: row.try_get::<i64, _>("active")? != 0,
+        active: row.try_get::<i64>("active")? != 0,
         allowed_ips: row.try_get("allowed_ips")?,
         created_at: row.try_get("created_at")?,
     })
@@ -130,32 +130,37 @@ pub async fn for_ingress(
     digest: Option<&str>,
     now: i64,
 ) -> Result<Option<IngressView>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(INGRESS_SQL.as_str()))
-        .bind(token)
-        .bind(digest.unwrap_or(""))
-        .bind(now)
-        .fetch_optional(db.pool())
+    let view: Option<IngressView> = db
+        .fetch_optional(
+            INGRESS_SQL.as_str(),
+            args![token, digest.unwrap_or(""), now],
+        )
         .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let webhook = from_row(&row)?;
-    let secret_ok = digest.is_some() && row.try_get::<i64, _>("secret_ok")? != 0;
-    let status: Option<String> = row.try_get("u_status")?;
-    let plan: Option<String> = row.try_get("p_id")?;
-    let owner = match (status, plan) {
-        (Some(status), Some(_)) => Some((
-            status.parse().map_err(StorageError::Invalid)?,
-            row.try_get("u_trial_ends_at")?,
-            crate::plans::plan_from_prefixed(&row, "p_")?,
-        )),
-        _ => None,
-    };
-    Ok(Some(IngressView {
-        webhook,
-        secret_ok,
-        owner,
+    // No digest given: `secret_ok` compared against "" and must not count.
+    Ok(view.map(|v| IngressView {
+        secret_ok: v.secret_ok && digest.is_some(),
+        ..v
     }))
+}
+
+impl FromRow for IngressView {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        let status: Option<String> = row.try_get("u_status")?;
+        let plan: Option<String> = row.try_get("p_id")?;
+        let owner = match (status, plan) {
+            (Some(status), Some(_)) => Some((
+                status.parse().map_err(StorageError::Invalid)?,
+                row.try_get("u_trial_ends_at")?,
+                crate::plans::plan_from_prefixed(row, "p_")?,
+            )),
+            _ => None,
+        };
+        Ok(IngressView {
+            webhook: from_row(row)?,
+            secret_ok: row.try_get::<i64>("secret_ok")? != 0,
+            owner,
+        })
+    }
 }
 
 /// Pause (frees the active-webhook slot) or resume (takes one).

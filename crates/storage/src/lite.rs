@@ -1,0 +1,131 @@
+//! SQLite without hand-offs: the hot path's statements run on direct
+//! connections to the same file the sqlx pool uses (same bundled SQLite).
+//!
+//! sqlx runs each SQLite connection on its own thread and passes every
+//! statement there and back (two thread switches per statement); on two
+//! cores that scheduling, not SQL, was half the server's CPU. Here a read
+//! runs inline on the calling thread (a point query on a warm page cache
+//! takes microseconds) on a connection taken from a small pool, and every
+//! write goes to the one writer thread ([`crate::batch`]), which answers a
+//! whole group-committed batch at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::sql::{Arg, FromRow};
+use crate::{Result, StorageError};
+
+/// Read connections kept for reuse (more are opened under bursts).
+const KEPT_READERS: usize = 8;
+
+pub(crate) struct Lite {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Lite {
+    pub(crate) fn new(path: PathBuf) -> Lite {
+        Lite {
+            path,
+            readers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Run `f` on a read-only connection, on this thread.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().expect("readers").pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open(&self.path, true)?,
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().expect("readers");
+        if readers.len() < KEPT_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The database file of a `sqlite://PATH[?options]` URL.
+pub(crate) fn path_of(url: &str) -> Result<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return Err(StorageError::Invalid(format!(
+            "atomik needs a SQLite database file, not {url:?}: use sqlite://PATH"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// A connection with the durability and locking atomik requires
+/// (`synchronous` is per connection; WAL is already set on the file).
+pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+    )?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = 1;")?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Bind `args` to `$1`, `$2`, … by name (SQLite numbers `$N` parameters in
+/// order of first appearance, which need not be N).
+fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> Result<()> {
+    for index in 1..=stmt.parameter_count() {
+        let arg = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| args.get(n.checked_sub(1)?))
+            .ok_or_else(|| {
+                StorageError::Invalid(format!(
+                    "statement parameter {index} has no argument ({} given)",
+                    args.len()
+                ))
+            })?;
+        stmt.raw_bind_parameter(index, arg)?;
+    }
+    Ok(())
+}
+
+/// Run one statement; rows changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    Ok(stmt.raw_execute()? as u64)
+}
+
+/// Up to `limit` rows of a query.
+pub(crate) fn fetch<T: FromRow>(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg],
+    limit: usize,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match rows.next()? {
+            Some(row) => out.push(T::from_row(row)?),
+            None => break,
+        }
+    }
+    Ok(out)
+}
