@@ -146,7 +146,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
             brokers,
             tokens: tokens.clone(),
             webhook_key,
-            executor_wake: executor.waker(),
+            executor: executor.clone(),
         },
     );
     Ok(Runtime {

@@ -22,7 +22,6 @@ use atomik_storage::broker_accounts as accounts;
 use atomik_storage::execution::{self, Intent};
 use atomik_storage::{Db, StorageError};
 use rust_decimal::Decimal;
-use tokio::sync::Notify;
 
 use crate::{Brokers, TokenService};
 
@@ -62,12 +61,12 @@ pub struct Executor {
     clock: Arc<dyn Clock>,
     config: ExecConfig,
     instance: String,
-    wake: Arc<Notify>,
     /// One semaphore per `broker:environment`.
     in_flight:
         Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>>,
-    /// Accounts this instance is draining right now.
-    draining: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Accounts this instance is draining right now, each with whether
+    /// work arrived for it meanwhile (then it drains again at once).
+    draining: Arc<std::sync::Mutex<std::collections::HashMap<String, bool>>>,
     /// Execution leases this instance holds, and until when. A lease is
     /// kept between drains (renewed once a third of it has gone) instead of
     /// taken and released around each one: two durable writes fewer per
@@ -77,26 +76,54 @@ pub struct Executor {
 
 /// This instance is draining the account while it lives.
 struct Draining {
-    set: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    set: Arc<std::sync::Mutex<std::collections::HashMap<String, bool>>>,
     account_id: String,
+    /// The mark is gone already (a later drain may own the entry now).
+    released: bool,
 }
 
 impl Draining {
+    /// `None` if the account is being drained already (it is then marked
+    /// to drain again when that drain ends, so no work waits for a poll).
     fn start(executor: &Executor, account_id: &str) -> Option<Draining> {
         let set = executor.draining.clone();
-        let fresh = set
-            .lock()
-            .expect("draining set")
-            .insert(account_id.to_string());
-        fresh.then(|| Draining {
+        let mut draining = set.lock().expect("draining set");
+        if let Some(again) = draining.get_mut(account_id) {
+            *again = true;
+            return None;
+        }
+        draining.insert(account_id.to_string(), false);
+        drop(draining);
+        Some(Draining {
             set,
             account_id: account_id.to_string(),
+            released: false,
         })
+    }
+
+    /// Whether work arrived during the drain (and clear that); if not, the
+    /// account is no longer draining once this returns.
+    fn again(&mut self) -> bool {
+        let mut draining = self.set.lock().expect("draining set");
+        match draining.get_mut(&self.account_id) {
+            Some(again) if *again => {
+                *again = false;
+                true
+            }
+            _ => {
+                draining.remove(&self.account_id);
+                self.released = true;
+                false
+            }
+        }
     }
 }
 
 impl Drop for Draining {
     fn drop(&mut self) {
+        if self.released {
+            return;
+        }
         self.set
             .lock()
             .expect("draining set")
@@ -123,16 +150,10 @@ impl Executor {
             clock,
             config,
             instance: format!("exec-{}", uuid::Uuid::new_v4().simple()),
-            wake: Arc::new(Notify::new()),
             in_flight: Arc::default(),
             draining: Arc::default(),
             leases: Arc::default(),
         }
-    }
-
-    /// Wakes the executor at once (after a signal is recorded).
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
     }
 
     fn now(&self) -> i64 {
@@ -150,17 +171,18 @@ impl Executor {
             .clone()
     }
 
-    /// Until `shutdown`: on every wake-up, and at least every `poll`, start a
-    /// drain for each account with work that is not already draining. Drains
-    /// run independently: a slow account never holds up another's next
-    /// intent.
+    /// Until `shutdown`: every `poll`, start a drain for each account with
+    /// work that is not already draining (work deferred to later, other
+    /// instances' signals, work left by a restart). New signals do not wait
+    /// for this: ingress hands their accounts to [`Self::dispatch_accounts`].
+    /// Drains run independently: a slow account never holds up another's
+    /// next intent.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             if let Err(err) = self.dispatch().await {
                 tracing::error!(error = %err, "execution dispatch failed");
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
                 _ = shutdown.changed() => break,
             }
@@ -169,26 +191,36 @@ impl Executor {
     }
 
     async fn dispatch(&self) -> Result<(), StorageError> {
-        for account_id in execution::accounts_with_work(&self.db, self.now()).await? {
-            let Some(draining) = Draining::start(self, &account_id) else {
+        let accounts = execution::accounts_with_work(&self.db, self.now()).await?;
+        self.dispatch_accounts(accounts);
+        Ok(())
+    }
+
+    /// Drain these accounts now (each in its own task; an account already
+    /// draining goes on with the new work). Ingress calls this with the
+    /// accounts a signal gave work to, so no query stands between a signal
+    /// and its orders; the periodic scan catches everything else.
+    pub fn dispatch_accounts(&self, accounts: impl IntoIterator<Item = String>) {
+        for account_id in accounts {
+            let Some(mut draining) = Draining::start(self, &account_id) else {
                 continue;
             };
             let me = self.clone();
             tokio::spawn(async move {
-                let result = me.drain_account(&account_id).await;
-                drop(draining);
-                match result {
-                    // Work may have arrived while draining: look again.
-                    Ok(_) => me.wake.notify_one(),
-                    // Not at once: a failing database would otherwise turn
-                    // into a tight loop of broker reads. The poll retries.
-                    Err(e) => {
-                        tracing::error!(error = %e, account = %account_id, "account execution failed")
+                loop {
+                    if let Err(e) = me.drain_account(&account_id).await {
+                        // No retry at once: a failing database would turn
+                        // into a tight loop of broker reads. The poll retries.
+                        tracing::error!(error = %e, account = %account_id, "account execution failed");
+                        break;
+                    }
+                    if !draining.again() {
+                        break;
                     }
                 }
+                drop(draining);
             });
         }
-        Ok(())
     }
 
     /// Give up every lease this instance holds (on shutdown).
@@ -279,7 +311,7 @@ impl Executor {
             };
             if done && intent.leader_intent_id.is_none() {
                 // Followers of this intent may go now.
-                self.wake.notify_one();
+                self.dispatch_accounts(execution::follower_accounts(&self.db, &intent.id).await?);
             }
             advanced += 1;
             if !done {

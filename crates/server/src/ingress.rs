@@ -231,10 +231,12 @@ pub async fn receive(
     let delivery = ctx.delivery(StatusCode::ACCEPTED, "accepted");
     let timestamp = crate::summary::format_rfc3339(now);
     match signals::record(state.db(), new, delivery, now, state.config().duplicate_window_ms).await {
-        Ok(Recorded::Accepted { signal_id, intents }) => {
-            if intents > 0 {
-                state.wake_executor();
-            }
+        Ok(Recorded::Accepted {
+            signal_id,
+            intents,
+            ready_accounts,
+        }) => {
+            state.dispatch(ready_accounts);
             let message = match intents {
                 0 => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),
                 1 => format!("{action} signal recorded; 1 order queued"),

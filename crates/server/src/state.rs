@@ -18,8 +18,9 @@ pub struct Services {
     pub brokers: Brokers,
     pub tokens: TokenService,
     pub webhook_key: WebhookKey,
-    /// Wakes the execution service when a signal brings new intents.
-    pub executor_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The execution service: a recorded signal hands it the accounts it
+    /// gave work to.
+    pub executor: atomik_engine::Executor,
 }
 
 pub struct Inner {
@@ -64,8 +65,9 @@ impl AppState {
         &self.0.services.tokens
     }
 
-    pub fn wake_executor(&self) {
-        self.0.services.executor_wake.notify_one();
+    /// Execute the new intents of these accounts now.
+    pub fn dispatch(&self, accounts: Vec<String>) {
+        self.0.services.executor.dispatch_accounts(accounts);
     }
 
     pub fn webhook_key(&self) -> &WebhookKey {

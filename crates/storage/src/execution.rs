@@ -171,13 +171,13 @@ pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool)
 }
 
 /// Create one pending intent per active strategy of `webhook_id` whose
-/// account is active, inside the signal's transaction. Returns the count.
+/// account is active, inside the signal's transaction.
 pub(crate) async fn create_intents(
     tx: &mut Tx<'_>,
     webhook_id: &str,
     signal_id: &str,
     now: i64,
-) -> Result<usize> {
+) -> Result<Created> {
     let targets: Vec<(String, String, String)> = tx
         .fetch_all(
             "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
@@ -187,7 +187,7 @@ pub(crate) async fn create_intents(
             args![webhook_id],
         )
         .await?;
-    let mut created = 0;
+    let mut created = Created::default();
     for (strategy_id, account_id, user_id) in &targets {
         let intent = NewIntent {
             signal_id,
@@ -196,7 +196,8 @@ pub(crate) async fn create_intents(
             now,
         };
         let leader = intent.insert(tx, account_id, None, None).await?;
-        created += 1;
+        created.count += 1;
+        created.ready_accounts.push(account_id.clone());
         // Copy groups led by this account: one follower intent each, waiting
         // for the leader's.
         let followers: Vec<(String, String)> = tx
@@ -213,10 +214,31 @@ pub(crate) async fn create_intents(
             intent
                 .insert(tx, &follower, Some(&leader), Some(&multiplier))
                 .await?;
-            created += 1;
+            created.count += 1;
         }
     }
     Ok(created)
+}
+
+/// The intents a signal created.
+#[derive(Default)]
+pub(crate) struct Created {
+    pub count: usize,
+    /// Accounts of intents not waiting for a leader.
+    pub ready_accounts: Vec<String>,
+}
+
+/// Accounts of the copy-group followers of a leader's intent that are still
+/// to execute.
+pub async fn follower_accounts(db: &Db, leader_intent_id: &str) -> Result<Vec<String>> {
+    let rows: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT account_id FROM order_intents WHERE leader_intent_id = $1 \
+             AND status IN ('pending', 'sending', 'ambiguous')",
+            args![leader_intent_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|s| s.0).collect())
 }
 
 /// What the intents of one signal and strategy share.

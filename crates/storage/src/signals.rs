@@ -33,7 +33,13 @@ pub struct Delivery<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
     /// Recorded with one order intent per target account.
-    Accepted { signal_id: String, intents: usize },
+    Accepted {
+        signal_id: String,
+        intents: usize,
+        /// Accounts whose intents may execute now (copy-group followers
+        /// wait for their leader's order, so they are not among them).
+        ready_accounts: Vec<String>,
+    },
     /// Same payload within the window, or the same sender `id` within 24 h.
     Duplicate { original_signal_id: String },
 }
@@ -180,11 +186,12 @@ async fn record_in(
                 ],
             )
             .await?;
-            let intents =
+            let created =
                 crate::execution::create_intents(tx, &signal.webhook_id, &id, now).await?;
             Recorded::Accepted {
                 signal_id: id,
-                intents,
+                intents: created.count,
+                ready_accounts: created.ready_accounts,
             }
         }
     };

@@ -225,7 +225,7 @@ pub async fn spawn_app_on(
         brokers,
         tokens: tokens.clone(),
         webhook_key,
-        executor_wake: executor.waker(),
+        executor: executor.clone(),
     };
     let (stop_executor, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(executor.clone().run(stop_rx));
