@@ -256,6 +256,12 @@ pub async fn prepare(
             hook: hook.clone(),
         });
     }
+    // PostgreSQL: a bulk load leaves the planner's statistics stale until
+    // autovacuum's next pass (about a minute); a running deployment has
+    // them. (SQLite keeps none unless told to, and atomik does not.)
+    if db.backend() == atomik_storage::Backend::Postgres {
+        sqlx::raw_sql("ANALYZE").execute(db.pool()).await?;
+    }
     Ok(Prepared {
         hooks: rows.into_iter().take(accounts).map(|r| r.2).collect(),
         fan,

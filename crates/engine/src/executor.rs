@@ -299,7 +299,7 @@ impl Executor {
     async fn drain_account(&self, account_id: &str) -> Result<usize, StorageError> {
         let mut advanced = 0;
         while self.hold_lease(account_id).await? {
-            let Some(intent) = execution::next_intent(&self.db, account_id).await? else {
+            let (Some(intent), more) = execution::next_intents(&self.db, account_id).await? else {
                 break;
             };
             if intent.not_before > self.now() {
@@ -309,12 +309,14 @@ impl Executor {
                 "pending" => self.execute(&intent).await?,
                 _ => self.resolve(&intent).await?,
             };
-            if done && intent.leader_intent_id.is_none() {
+            if done && intent.has_followers {
                 // Followers of this intent may go now.
                 self.dispatch_accounts(execution::follower_accounts(&self.db, &intent.id).await?);
             }
             advanced += 1;
-            if !done {
+            // Nothing more: work that arrives from now on drains this
+            // account again (see `Draining`), or the poll finds it.
+            if !done || !more {
                 break;
             }
         }
@@ -411,16 +413,15 @@ impl Executor {
     /// move on to its next intent).
     async fn execute(&self, i: &Intent) -> Result<bool, StorageError> {
         // A copy-group follower goes right after its leader's order is final.
-        if let Some(leader) = &i.leader_intent_id
+        if i.leader_intent_id.is_some()
             && matches!(
-                execution::intent_status(&self.db, leader).await?.as_deref(),
+                i.leader_status.as_deref(),
                 Some("pending" | "sending" | "ambiguous")
             )
         {
             return Ok(false);
         }
-        if let Some(scope) = execution::kill_switch_for(&self.db, &i.user_id, &i.account_id).await?
-        {
+        if let Some(scope) = &i.kill_switch {
             return self
                 .finish(
                     i,
@@ -436,7 +437,7 @@ impl Executor {
             let reason = format!("outside the strategy's trading hours ({hours})");
             return self.finish(i, "skipped", &reason).await;
         }
-        let Some(account) = accounts::get(&self.db, &i.account_id).await? else {
+        let Some(account) = &i.account else {
             return self
                 .finish(i, "skipped", "the account no longer exists")
                 .await;
@@ -455,7 +456,11 @@ impl Executor {
                 )
                 .await;
         };
-        let session = match self.tokens.session_for(&account.id).await {
+        let session = match self
+            .tokens
+            .session_with(account, i.credential.as_ref())
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
                 let reason = format!("no usable session: {e}");

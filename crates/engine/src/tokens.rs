@@ -174,6 +174,33 @@ impl TokenService {
         }
     }
 
+    fn fresh_by_row(&self, account: &BrokerAccount) -> bool {
+        match account.token_expires_at {
+            Some(exp) => exp - self.now() > Self::ms(self.config.min_validity),
+            None => true,
+        }
+    }
+
+    /// [`Self::session_for`] when the caller has just read the account and
+    /// its sealed credential (`(owner, credential)`): a fresh session then
+    /// costs no read at all; otherwise it is renewed as usual.
+    pub async fn session_with(
+        &self,
+        account: &BrokerAccount,
+        credential: Option<&(String, accounts::SealedCredential)>,
+    ) -> Result<Session, TokenError> {
+        if account.status != AccountStatus::Disconnected
+            && self.fresh_by_row(account)
+            && let Some((user_id, sealed)) = credential
+        {
+            let session = credentials::open(&self.vault, &account.id, user_id, sealed)?;
+            if self.is_fresh(&session) {
+                return Ok(session);
+            }
+        }
+        self.session_for(&account.id).await
+    }
+
     /// A usable session for `account_id`, renewing it first if it is about to
     /// expire. Concurrent callers (in this or any other instance) share one
     /// renewal.
@@ -186,11 +213,7 @@ impl TokenService {
             if account.status == AccountStatus::Disconnected {
                 return Err(TokenError::NotConnected(disconnected_reason(&account)));
             }
-            let fresh_by_row = match account.token_expires_at {
-                Some(exp) => exp - self.now() > Self::ms(self.config.min_validity),
-                None => true,
-            };
-            if fresh_by_row {
+            if self.fresh_by_row(&account) {
                 let (_, session) = self.load(&account).await?;
                 if self.is_fresh(&session) {
                     return Ok(session);

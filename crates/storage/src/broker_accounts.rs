@@ -67,31 +67,37 @@ impl BrokerAccount {
     }
 }
 
-const COLUMNS: &str = "id, user_id, broker, environment, display_name, broker_account_id, broker_account_name, \
+pub(crate) const COLUMNS: &str = "id, user_id, broker, environment, display_name, broker_account_id, broker_account_name, \
      status, paused, status_reason, last_error, last_error_at, balance, token_expires_at, next_refresh_at, \
      last_refresh_at, last_refresh_result, refresh_failures, created_at";
 
 fn from_row(row: &impl crate::sql::Cols) -> Result<BrokerAccount> {
+    from_prefixed(row, "")
+}
+
+/// An account from columns named `{prefix}{column}` (joined queries).
+pub(crate) fn from_prefixed(row: &impl crate::sql::Cols, prefix: &str) -> Result<BrokerAccount> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(BrokerAccount {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        broker: row.try_get("broker")?,
-        environment: row.try_get("environment")?,
-        display_name: row.try_get("display_name")?,
-        broker_account_id: row.try_get("broker_account_id")?,
-        broker_account_name: row.try_get("broker_account_name")?,
-        status: AccountStatus::parse(&row.try_get::<String>("status")?)?,
-        paused: row.try_get::<i64>("paused")? != 0,
-        status_reason: row.try_get("status_reason")?,
-        last_error: row.try_get("last_error")?,
-        last_error_at: row.try_get("last_error_at")?,
-        balance: row.try_get("balance")?,
-        token_expires_at: row.try_get("token_expires_at")?,
-        next_refresh_at: row.try_get("next_refresh_at")?,
-        last_refresh_at: row.try_get("last_refresh_at")?,
-        last_refresh_result: row.try_get("last_refresh_result")?,
-        refresh_failures: row.try_get("refresh_failures")?,
-        created_at: row.try_get("created_at")?,
+        id: row.try_get(&col("id"))?,
+        user_id: row.try_get(&col("user_id"))?,
+        broker: row.try_get(&col("broker"))?,
+        environment: row.try_get(&col("environment"))?,
+        display_name: row.try_get(&col("display_name"))?,
+        broker_account_id: row.try_get(&col("broker_account_id"))?,
+        broker_account_name: row.try_get(&col("broker_account_name"))?,
+        status: AccountStatus::parse(&row.try_get::<String>(&col("status"))?)?,
+        paused: row.try_get::<i64>(&col("paused"))? != 0,
+        status_reason: row.try_get(&col("status_reason"))?,
+        last_error: row.try_get(&col("last_error"))?,
+        last_error_at: row.try_get(&col("last_error_at"))?,
+        balance: row.try_get(&col("balance"))?,
+        token_expires_at: row.try_get(&col("token_expires_at"))?,
+        next_refresh_at: row.try_get(&col("next_refresh_at"))?,
+        last_refresh_at: row.try_get(&col("last_refresh_at"))?,
+        last_refresh_result: row.try_get(&col("last_refresh_result"))?,
+        refresh_failures: row.try_get(&col("refresh_failures"))?,
+        created_at: row.try_get(&col("created_at"))?,
     })
 }
 

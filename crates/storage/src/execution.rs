@@ -9,7 +9,7 @@
 
 use atomik_domain::Resource;
 
-use crate::sql::{Cols, FromRow, Scalar, Tx, args};
+use crate::sql::{Cols, FromRow, Scalar, Tx, args, prefixed_columns};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,9 +180,11 @@ pub(crate) async fn create_intents(
 ) -> Result<Created> {
     let targets: Vec<(String, String, String)> = tx
         .fetch_all(
+            // Driven by the webhook's strategies, each account looked up by
+            // its key: a plan that stays right whatever the statistics say.
             "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
-             JOIN broker_accounts a ON a.id = s.broker_account_id \
-             WHERE s.webhook_id = $1 AND s.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+             WHERE s.webhook_id = $1 AND s.active = 1 AND EXISTS (SELECT 1 FROM broker_accounts a \
+             WHERE a.id = s.broker_account_id AND a.status = 'connected' AND a.paused = 0) \
              ORDER BY s.created_at, s.id",
             args![webhook_id],
         )
@@ -204,8 +206,8 @@ pub(crate) async fn create_intents(
             .fetch_all(
                 "SELECT m.account_id, m.multiplier FROM copy_groups g \
                  JOIN copy_group_members m ON m.group_id = g.id \
-                 JOIN broker_accounts a ON a.id = m.account_id \
-                 WHERE g.leader_account_id = $1 AND m.active = 1 AND a.status = 'connected' AND a.paused = 0 \
+                 WHERE g.leader_account_id = $1 AND m.active = 1 AND EXISTS (SELECT 1 FROM broker_accounts a \
+                 WHERE a.id = m.account_id AND a.status = 'connected' AND a.paused = 0) \
                  ORDER BY m.account_id",
                 args![account_id],
             )
@@ -316,6 +318,17 @@ pub struct Intent {
     pub action: String,
     pub comment: Option<String>,
     pub alert_quantity: Option<String>,
+    /// A follower's: its leader's intent status (it waits until final).
+    pub leader_status: Option<String>,
+    /// The first engaged kill switch among global, the user's and the
+    /// account's.
+    pub kill_switch: Option<String>,
+    /// `None` if the account is gone.
+    pub account: Option<crate::broker_accounts::BrokerAccount>,
+    /// The account's sealed credential and its owner (`None` if none).
+    pub credential: Option<(String, crate::broker_accounts::SealedCredential)>,
+    /// Whether copy-group followers wait for this intent.
+    pub has_followers: bool,
 }
 
 /// Accounts with unfinished intents that may run now (a copy-group
@@ -334,24 +347,40 @@ pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
 
 /// The account's oldest unfinished intent (per-account order).
 pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
-    db.fetch_optional(NEXT_INTENT_SQL.as_str(), args![account_id])
-        .await
+    Ok(next_intents(db, account_id).await?.0)
 }
 
-/// The intent, its signal and its strategy in one read.
+/// The account's oldest unfinished intent, and whether another follows it.
+pub async fn next_intents(db: &Db, account_id: &str) -> Result<(Option<Intent>, bool)> {
+    let mut two: Vec<Intent> = db
+        .fetch_all(NEXT_INTENT_SQL.as_str(), args![account_id])
+        .await?;
+    let more = two.len() > 1;
+    two.truncate(1);
+    Ok((two.pop(), more))
+}
+
+/// The intent with its signal, strategy, account, sealed credential,
+/// leader's status and kill switch: everything executing it reads from the
+/// database, in one read (and the next intent, to know whether there is one).
 static NEXT_INTENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let strategy_columns: String = STRATEGY_COLUMNS
-        .split(',')
-        .map(|c| format!("s.{0} AS s_{0}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let strategy_columns = prefixed_columns("s", STRATEGY_COLUMNS, "s_");
+    let account_columns = prefixed_columns("a", crate::broker_accounts::COLUMNS, "a_");
     format!(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
          i.updated_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
-         g.action, g.comment, g.quantity AS alert_quantity, {strategy_columns} \
+         g.action, g.comment, g.quantity AS alert_quantity, {strategy_columns}, {account_columns}, \
+         (SELECT l.status FROM order_intents l WHERE l.id = i.leader_intent_id) AS leader_status, \
+         (SELECT k.scope FROM kill_switches k WHERE k.scope IN ('global', 'user:' || i.user_id, \
+          'account:' || i.account_id) ORDER BY k.scope LIMIT 1) AS kill_switch, \
+         CASE WHEN EXISTS (SELECT 1 FROM order_intents f WHERE f.leader_intent_id = i.id) THEN 1 ELSE 0 END \
+          AS has_followers, \
+         c.user_id AS c_user_id, c.kek_id AS c_kek_id, c.sealed AS c_sealed \
          FROM order_intents i JOIN signals g ON g.id = i.signal_id JOIN strategies s ON s.id = i.strategy_id \
+         LEFT JOIN broker_accounts a ON a.id = i.account_id \
+         LEFT JOIN broker_credentials c ON c.account_id = i.account_id \
          WHERE i.account_id = $1 AND i.status IN ('pending', 'sending', 'ambiguous') \
-         ORDER BY i.created_at, i.id LIMIT 1"
+         ORDER BY i.created_at, i.id LIMIT 2"
     )
 });
 
@@ -377,6 +406,23 @@ impl FromRow for Intent {
             action: row.try_get("action")?,
             comment: row.try_get("comment")?,
             alert_quantity: row.try_get("alert_quantity")?,
+            leader_status: row.try_get("leader_status")?,
+            kill_switch: row.try_get("kill_switch")?,
+            account: match row.try_get::<Option<String>>("a_id")? {
+                Some(_) => Some(crate::broker_accounts::from_prefixed(row, "a_")?),
+                None => None,
+            },
+            credential: match row.try_get::<Option<String>>("c_user_id")? {
+                Some(user_id) => Some((
+                    user_id,
+                    crate::broker_accounts::SealedCredential {
+                        kek_id: row.try_get("c_kek_id")?,
+                        sealed: row.try_get("c_sealed")?,
+                    },
+                )),
+                None => None,
+            },
+            has_followers: row.try_get::<i64>("has_followers")? != 0,
         })
     }
 }
@@ -429,6 +475,19 @@ pub async fn mark_accepted(db: &Db, accepted: Accepted<'_>, now: i64) -> Result<
         accepted.instrument.to_string(),
         accepted.position_after.to_string(),
     ];
+    if db.backend() == crate::Backend::Postgres {
+        // One statement, one round trip (a data-modifying CTE).
+        let [account, instrument, quantity] = position;
+        db.write(
+            "WITH intent AS (UPDATE order_intents SET status = 'accepted', reason = 'accepted by the broker', \
+             broker_order_id = $2, latency_us = $3, updated_at = $4 WHERE id = $1) \
+             INSERT INTO positions (account_id, instrument, quantity, updated_at) VALUES ($5, $6, $7, $4) \
+             ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $7, updated_at = $4",
+            args![id, order_id, latency, now, account, instrument, quantity],
+        )
+        .await?;
+        return Ok(());
+    }
     db.batched(move |tx| {
         Box::pin(async move {
             tx.execute(

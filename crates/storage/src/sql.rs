@@ -103,6 +103,16 @@ pub(crate) fn pg_query(
     query
 }
 
+/// `alias.column AS {prefix}column, …` for every column of `columns` (a
+/// comma-separated list): a joined table's columns under their own names.
+pub(crate) fn prefixed_columns(alias: &str, columns: &str, prefix: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{0} AS {prefix}{0}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A column type both drivers can decode.
 pub(crate) trait ColType:
     sqlx::Type<sqlx::Any> + for<'r> sqlx::Decode<'r, sqlx::Any> + rusqlite::types::FromSql

@@ -109,11 +109,7 @@ pub struct IngressView {
 
 /// Built once: ingress runs it on every delivery.
 static INGRESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let plan_columns: String = crate::plans::PLAN_COLUMNS
-        .split(',')
-        .map(|c| format!("p.{0} AS p_{0}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let plan_columns = crate::sql::prefixed_columns("p", crate::plans::PLAN_COLUMNS, "p_");
     format!(
         "SELECT w.id, w.user_id, w.name, w.description, w.token, w.active, w.allowed_ips, w.created_at, \
          (SELECT COUNT(*) FROM webhook_secrets s WHERE s.digest = $2 AND s.webhook_id = w.id \
