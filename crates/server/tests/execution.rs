@@ -666,3 +666,46 @@ on_both_databases!(
         assert_eq!(e.sim.orders().len(), 4);
     }
 );
+
+on_both_databases!(
+    async fn a_burst_of_signals_executes_without_waiting_for_the_executors_scan(t) {
+        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let t = trader(&e, "1").await;
+        // Only ingress's hand-over remains: a signal that arrives while the
+        // account drains must make it drain again, or it would wait forever.
+        e.app.stop_executor_polling();
+        // The first order answers slowly: the other signals arrive while
+        // the account is draining.
+        e.sim.faults().fail_next(1, Fault::Latency(Duration::from_millis(300)));
+        let mut signal_ids = Vec::new();
+        for n in 0..8 {
+            let action = if n % 2 == 0 { "BUY" } else { "SELL" };
+            let res = atomik_testkit::client()
+                .post(format!("{}?secret={}", t.hook_url, t.secret))
+                .json(&json!({"action": action, "id": format!("burst{n}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 202);
+            let body: Value = res.json().await.unwrap();
+            signal_ids.push(body["signal_id"].as_str().unwrap().to_string());
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for id in &signal_ids {
+            loop {
+                let intents = execution::intents_of_signal(&e.app.db, id).await.unwrap();
+                assert_eq!(intents.len(), 1);
+                if intents[0].status == "accepted" {
+                    break;
+                }
+                assert!(
+                    matches!(intents[0].status.as_str(), "pending" | "sending"),
+                    "{intents:?}"
+                );
+                assert!(Instant::now() < deadline, "signal {id} still open: {intents:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        assert_eq!(e.sim.orders().len(), 8);
+    }
+);

@@ -9,7 +9,7 @@
 
 use atomik_domain::Resource;
 
-use crate::sql::{Cols, FromRow, Scalar, Tx, args, prefixed_columns};
+use crate::sql::{Arg, Cols, FromRow, Scalar, Tx, args, prefixed_columns};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,64 +170,119 @@ pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool)
     Ok(())
 }
 
-/// Create one pending intent per active strategy of `webhook_id` whose
-/// account is active, inside the signal's transaction.
-pub(crate) async fn create_intents(
+/// The intents a signal creates: one per active strategy of `webhook_id`
+/// whose account is active, and after each, one per active follower of the
+/// copy groups that account leads (waiting for the leader's). One query,
+/// inside the signal's transaction; ids are chosen here, nothing is written.
+pub(crate) async fn plan_intents(
     tx: &mut Tx<'_>,
     webhook_id: &str,
     signal_id: &str,
     now: i64,
-) -> Result<Created> {
-    let targets: Vec<(String, String, String)> = tx
+) -> Result<Vec<NewIntent>> {
+    type Row = (String, String, String, Option<String>, Option<String>);
+    let rows: Vec<Row> = tx
         .fetch_all(
             // Driven by the webhook's strategies, each account looked up by
             // its key: a plan that stays right whatever the statistics say.
-            "SELECT s.id, s.broker_account_id, s.user_id FROM strategies s \
+            "SELECT s.id, s.broker_account_id, s.user_id, m.account_id, m.multiplier FROM strategies s \
+             LEFT JOIN copy_groups g ON g.leader_account_id = s.broker_account_id \
+             LEFT JOIN copy_group_members m ON m.group_id = g.id AND m.active = 1 AND EXISTS ( \
+              SELECT 1 FROM broker_accounts f WHERE f.id = m.account_id AND f.status = 'connected' AND f.paused = 0) \
              WHERE s.webhook_id = $1 AND s.active = 1 AND EXISTS (SELECT 1 FROM broker_accounts a \
-             WHERE a.id = s.broker_account_id AND a.status = 'connected' AND a.paused = 0) \
-             ORDER BY s.created_at, s.id",
+              WHERE a.id = s.broker_account_id AND a.status = 'connected' AND a.paused = 0) \
+             ORDER BY s.created_at, s.id, m.account_id",
             args![webhook_id],
         )
         .await?;
-    let mut created = Created::default();
-    for (strategy_id, account_id, user_id) in &targets {
-        let intent = NewIntent {
-            signal_id,
-            strategy_id,
-            user_id,
-            now,
+    let mut planned: Vec<NewIntent> = Vec::with_capacity(rows.len());
+    let mut leader: Option<(String, String)> = None; // (strategy id, its intent id)
+    for (strategy_id, account_id, user_id, follower, multiplier) in rows {
+        let leader_intent = match &leader {
+            Some((strategy, intent)) if *strategy == strategy_id => intent.clone(),
+            _ => {
+                let intent = NewIntent::new(
+                    signal_id,
+                    &strategy_id,
+                    &account_id,
+                    &user_id,
+                    None,
+                    None,
+                    now,
+                );
+                let id = intent.id.clone();
+                planned.push(intent);
+                leader = Some((strategy_id.clone(), id.clone()));
+                id
+            }
         };
-        let leader = intent.insert(tx, account_id, None, None).await?;
-        created.count += 1;
-        created.ready_accounts.push(account_id.clone());
-        // Copy groups led by this account: one follower intent each, waiting
-        // for the leader's.
-        let followers: Vec<(String, String)> = tx
-            .fetch_all(
-                "SELECT m.account_id, m.multiplier FROM copy_groups g \
-                 JOIN copy_group_members m ON m.group_id = g.id \
-                 WHERE g.leader_account_id = $1 AND m.active = 1 AND EXISTS (SELECT 1 FROM broker_accounts a \
-                 WHERE a.id = m.account_id AND a.status = 'connected' AND a.paused = 0) \
-                 ORDER BY m.account_id",
-                args![account_id],
-            )
-            .await?;
-        for (follower, multiplier) in followers {
-            intent
-                .insert(tx, &follower, Some(&leader), Some(&multiplier))
-                .await?;
-            created.count += 1;
+        if let Some(follower) = follower {
+            planned.push(NewIntent::new(
+                signal_id,
+                &strategy_id,
+                &follower,
+                &user_id,
+                Some(leader_intent),
+                multiplier,
+                now,
+            ));
         }
     }
-    Ok(created)
+    Ok(planned)
 }
 
-/// The intents a signal created.
-#[derive(Default)]
-pub(crate) struct Created {
-    pub count: usize,
-    /// Accounts of intents not waiting for a leader.
-    pub ready_accounts: Vec<String>,
+/// An intent about to be inserted.
+pub(crate) struct NewIntent {
+    pub id: String,
+    pub account_id: String,
+    /// `None` unless a copy-group follower.
+    pub leader_intent_id: Option<String>,
+    row: Vec<Arg>,
+}
+
+impl NewIntent {
+    /// The columns of [`Self::row`].
+    pub(crate) const COLUMNS: &str = "order_intents (id, signal_id, strategy_id, account_id, user_id, \
+         client_order_id, status, leader_intent_id, multiplier, created_at, updated_at)";
+
+    fn new(
+        signal_id: &str,
+        strategy_id: &str,
+        account_id: &str,
+        user_id: &str,
+        leader_intent_id: Option<String>,
+        multiplier: Option<String>,
+        now: i64,
+    ) -> NewIntent {
+        let uuid = uuid::Uuid::now_v7();
+        let id = uuid.to_string();
+        // Stable for the intent's life; ≤ 36 characters (Binance's limit).
+        let client_order_id = format!("atk{}", uuid.simple());
+        let row = args![
+            &id,
+            signal_id,
+            strategy_id,
+            account_id,
+            user_id,
+            client_order_id,
+            "pending",
+            leader_intent_id.as_deref(),
+            multiplier,
+            now,
+            now
+        ];
+        NewIntent {
+            id,
+            account_id: account_id.to_string(),
+            leader_intent_id,
+            row,
+        }
+    }
+
+    /// The values, in the order of [`Self::COLUMNS`].
+    pub(crate) fn row(&self) -> Vec<Arg> {
+        self.row.clone()
+    }
 }
 
 /// Accounts of the copy-group followers of a leader's intent that are still
@@ -241,46 +296,6 @@ pub async fn follower_accounts(db: &Db, leader_intent_id: &str) -> Result<Vec<St
         )
         .await?;
     Ok(rows.into_iter().map(|s| s.0).collect())
-}
-
-/// What the intents of one signal and strategy share.
-struct NewIntent<'a> {
-    signal_id: &'a str,
-    strategy_id: &'a str,
-    user_id: &'a str,
-    now: i64,
-}
-
-impl NewIntent<'_> {
-    async fn insert(
-        &self,
-        tx: &mut Tx<'_>,
-        account_id: &str,
-        leader_intent_id: Option<&str>,
-        multiplier: Option<&str>,
-    ) -> Result<String> {
-        let uuid = uuid::Uuid::now_v7();
-        let id = uuid.to_string();
-        // Stable for the intent's life; ≤ 36 characters (Binance's limit).
-        let client_order_id = format!("atk{}", uuid.simple());
-        tx.execute(
-            "INSERT INTO order_intents (id, signal_id, strategy_id, account_id, user_id, client_order_id, status, \
-             leader_intent_id, multiplier, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)",
-            args![
-                &id,
-                self.signal_id,
-                self.strategy_id,
-                account_id,
-                self.user_id,
-                client_order_id,
-                leader_intent_id,
-                multiplier,
-                self.now
-            ],
-        )
-        .await?;
-        Ok(id)
-    }
 }
 
 /// The status of an intent (followers wait for their leader's to be final).

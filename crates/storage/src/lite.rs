@@ -87,13 +87,13 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Bind `args` to `$1`, `$2`, … by name (SQLite numbers `$N` parameters in
-/// order of first appearance, which need not be N).
+/// Bind `args` to `$1`, `$2`, … (or `?1`, …) by name (SQLite numbers `$N`
+/// parameters in order of first appearance, which need not be N).
 fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> Result<()> {
     for index in 1..=stmt.parameter_count() {
         let arg = stmt
             .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|name| name.strip_prefix(['$', '?']))
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|n| args.get(n.checked_sub(1)?))
             .ok_or_else(|| {
@@ -111,6 +111,23 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg]) -> Result<()> {
 pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64> {
     let mut stmt = conn.prepare_cached(sql)?;
     bind(&mut stmt, args)?;
+    Ok(stmt.raw_execute()? as u64)
+}
+
+/// Run one statement whose parameters are `?1`, `?2`, … in order: bound by
+/// position (looking names up is linear per parameter in SQLite).
+pub(crate) fn execute_numbered(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    if stmt.parameter_count() != args.len() {
+        return Err(StorageError::Invalid(format!(
+            "statement has {} parameters, {} given",
+            stmt.parameter_count(),
+            args.len()
+        )));
+    }
+    for (index, arg) in args.iter().enumerate() {
+        stmt.raw_bind_parameter(index + 1, arg)?;
+    }
     Ok(stmt.raw_execute()? as u64)
 }
 
@@ -132,4 +149,83 @@ pub(crate) fn fetch<T: FromRow>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{Inserts, Tx, args};
+
+    fn temp_db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        Connection::open(&path).expect("create");
+        let conn = open(&path, false).expect("open");
+        (dir, conn)
+    }
+
+    #[test]
+    fn dollar_parameters_bind_by_number_whatever_their_order() {
+        let (_dir, conn) = temp_db();
+        let rows: Vec<crate::sql::Scalar<String>> =
+            fetch(&conn, "SELECT $2 || $1 || $2", &args!["a", "b"], 10).unwrap();
+        assert_eq!(rows[0].0, "bab");
+        let missing = fetch::<crate::sql::Scalar<String>>(&conn, "SELECT $3", &args!["a"], 1);
+        assert!(missing.unwrap_err().to_string().contains("no argument"));
+    }
+
+    #[test]
+    fn numbered_statement_refuses_a_wrong_argument_count() {
+        let (_dir, conn) = temp_db();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
+            .unwrap();
+        let err =
+            execute_numbered(&conn, "INSERT INTO t VALUES (?1, ?2)", &args![1i64]).unwrap_err();
+        assert!(err.to_string().contains("2 parameters, 1 given"), "{err}");
+        assert_eq!(
+            execute_numbered(&conn, "INSERT INTO t VALUES (?1, ?2)", &args![1i64, "x"]).unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn inserts_beyond_one_statements_argument_limit_are_split_and_all_written() {
+        let (_dir, conn) = temp_db();
+        conn.execute_batch("CREATE TABLE wide (n INTEGER, a TEXT, b TEXT, c TEXT, d TEXT)")
+            .unwrap();
+        conn.execute_batch("CREATE TABLE other (n INTEGER)")
+            .unwrap();
+        let mut inserts = Inserts::default();
+        // 7,000 rows × 5 columns = 35,000 arguments: above one statement's limit.
+        for n in 0..7_000i64 {
+            inserts.row("wide (n, a, b, c, d)", args![n, "a", "b", "c", "d"]);
+        }
+        inserts.row("other (n)", args![42i64]);
+        let conn = std::sync::Mutex::new(conn);
+        let done = poll(inserts.execute(&mut Tx::Lite(&conn)));
+        done.expect("inserted");
+        let conn = conn.into_inner().unwrap();
+        let (count, sum): (i64, i64) = conn
+            .query_row("SELECT COUNT(*), SUM(n) FROM wide", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((count, sum), (7_000, (0..7_000).sum()));
+        let other: i64 = conn
+            .query_row("SELECT n FROM other", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(other, 42);
+    }
+
+    /// SQLite work never waits: one poll finishes it.
+    fn poll<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        match f
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("SQLite work waited"),
+        }
+    }
 }

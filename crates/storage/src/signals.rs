@@ -2,7 +2,7 @@
 //! one transaction, after the duplicate checks, serialized per webhook so
 //! that concurrent identical deliveries race safely (exactly one accepted).
 
-use crate::sql::{Scalar, Tx, args};
+use crate::sql::{Arg, Inserts, Scalar, Tx, args};
 use crate::{Backend, Db, Result, new_id};
 
 pub struct NewSignal<'a> {
@@ -128,7 +128,9 @@ impl OwnedDelivery {
     }
 }
 
-/// The duplicate checks and the inserts, inside the caller's transaction.
+/// The duplicate check and the inserts, inside the caller's transaction:
+/// on PostgreSQL four statements (lock, duplicate check, targets, one insert
+/// of everything), whatever the number of intents.
 async fn record_in(
     tx: &mut Tx<'_>,
     backend: Backend,
@@ -138,39 +140,39 @@ async fn record_in(
     window_ms: i64,
 ) -> Result<Recorded> {
     if backend == Backend::Postgres {
-        // Serialize deliveries per webhook (SQLite's BEGIN IMMEDIATE already does).
+        // Serialize deliveries per webhook (SQLite's BEGIN IMMEDIATE already
+        // does); the next statement then sees any signal committed meanwhile.
         tx.execute(
             "SELECT id FROM webhooks WHERE id = $1 FOR UPDATE",
             args![&signal.webhook_id],
         )
         .await?;
     }
-    let mut original: Option<Scalar<String>> = None;
-    if let Some(sender) = &signal.sender_id {
-        original = tx
-            .fetch_optional(
-                "SELECT id FROM signals WHERE webhook_id = $1 AND sender_id = $2 AND received_at > $3 \
-                 ORDER BY received_at LIMIT 1",
-                args![&signal.webhook_id, sender, now - SENDER_ID_WINDOW_MS],
-            )
-            .await?;
-    }
-    if original.is_none() {
-        original = tx
-            .fetch_optional(
-                "SELECT id FROM signals WHERE webhook_id = $1 AND payload_hash = $2 AND received_at > $3 \
-                 ORDER BY received_at LIMIT 1",
-                args![&signal.webhook_id, &signal.payload_hash, now - window_ms],
-            )
-            .await?;
-    }
+    // The same sender `id` within 24 h counts first, then the same payload
+    // within the window.
+    let original: Option<Scalar<String>> = tx
+        .fetch_optional(
+            "SELECT id FROM signals WHERE webhook_id = $1 \
+             AND ((sender_id = $2 AND received_at > $3) OR (payload_hash = $4 AND received_at > $5)) \
+             ORDER BY CASE WHEN sender_id = $2 THEN 0 ELSE 1 END, received_at LIMIT 1",
+            args![
+                &signal.webhook_id,
+                &signal.sender_id,
+                now - SENDER_ID_WINDOW_MS,
+                &signal.payload_hash,
+                now - window_ms
+            ],
+        )
+        .await?;
+    let mut inserts = Inserts::default();
     let outcome = match original {
         Some(Scalar(original_signal_id)) => Recorded::Duplicate { original_signal_id },
         None => {
             let id = new_id();
-            tx.execute(
-                "INSERT INTO signals (id, webhook_id, user_id, payload_hash, sender_id, action, comment, quantity, \
-                 ticker, price, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            let intents = crate::execution::plan_intents(tx, &signal.webhook_id, &id, now).await?;
+            inserts.row(
+                "signals (id, webhook_id, user_id, payload_hash, sender_id, action, comment, quantity, \
+                 ticker, price, received_at)",
                 args![
                     &id,
                     &signal.webhook_id,
@@ -184,14 +186,18 @@ async fn record_in(
                     &signal.price,
                     now
                 ],
-            )
-            .await?;
-            let created =
-                crate::execution::create_intents(tx, &signal.webhook_id, &id, now).await?;
+            );
+            for intent in &intents {
+                inserts.row(crate::execution::NewIntent::COLUMNS, intent.row());
+            }
             Recorded::Accepted {
                 signal_id: id,
-                intents: created.count,
-                ready_accounts: created.ready_accounts,
+                intents: intents.len(),
+                ready_accounts: intents
+                    .into_iter()
+                    .filter(|i| i.leader_intent_id.is_none())
+                    .map(|i| i.account_id)
+                    .collect(),
             }
         }
     };
@@ -199,8 +205,30 @@ async fn record_in(
         Recorded::Accepted { signal_id, .. } => (signal_id.as_str(), false),
         Recorded::Duplicate { original_signal_id } => (original_signal_id.as_str(), true),
     };
-    insert_delivery(tx, &delivery.borrowed(), Some(signal_id), duplicate, now).await?;
+    inserts.row(
+        DELIVERY_COLUMNS,
+        delivery_row(&delivery.borrowed(), Some(signal_id), duplicate, now),
+    );
+    inserts.execute(tx).await?;
     Ok(outcome)
+}
+
+const DELIVERY_COLUMNS: &str = "webhook_deliveries (id, webhook_id, received_at, source_ip, status, \
+     payload, reason, signal_id, duplicate, processing_us)";
+
+fn delivery_row(d: &Delivery<'_>, signal_id: Option<&str>, duplicate: bool, now: i64) -> Vec<Arg> {
+    args![
+        new_id(),
+        d.webhook_id,
+        now,
+        d.source_ip,
+        d.status as i64,
+        d.payload,
+        d.reason,
+        signal_id,
+        duplicate,
+        d.processing_us
+    ]
 }
 
 async fn insert_delivery(
@@ -210,24 +238,9 @@ async fn insert_delivery(
     duplicate: bool,
     now: i64,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO webhook_deliveries (id, webhook_id, received_at, source_ip, status, payload, reason, signal_id, \
-         duplicate, processing_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![
-            new_id(),
-            d.webhook_id,
-            now,
-            d.source_ip,
-            d.status as i64,
-            d.payload,
-            d.reason,
-            signal_id,
-            duplicate,
-            d.processing_us
-        ],
-    )
-    .await?;
-    Ok(())
+    let mut inserts = Inserts::default();
+    inserts.row(DELIVERY_COLUMNS, delivery_row(d, signal_id, duplicate, now));
+    inserts.execute(tx).await
 }
 
 /// Log a refused delivery (no signal recorded).

@@ -91,16 +91,19 @@ pub(crate) fn pg_query(
     sql: &'static str,
     args: Vec<Arg>,
 ) -> Query<'static, sqlx::Any, AnyArguments> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match arg {
-            Arg::Null => query.bind(None::<String>),
-            Arg::NullInt => query.bind(None::<i64>),
-            Arg::Int(v) => query.bind(v),
-            Arg::Text(v) => query.bind(v),
-        };
+    args.into_iter().fold(sqlx::query(sql), bind_pg)
+}
+
+fn bind_pg<'q>(
+    query: Query<'q, sqlx::Any, AnyArguments>,
+    arg: Arg,
+) -> Query<'q, sqlx::Any, AnyArguments> {
+    match arg {
+        Arg::Null => query.bind(None::<String>),
+        Arg::NullInt => query.bind(None::<i64>),
+        Arg::Int(v) => query.bind(v),
+        Arg::Text(v) => query.bind(v),
     }
-    query
 }
 
 /// `alias.column AS {prefix}column, …` for every column of `columns` (a
@@ -153,6 +156,7 @@ pub(crate) trait FromRow: Sized {
 }
 
 /// The first column.
+#[derive(Debug)]
 pub(crate) struct Scalar<T>(pub T);
 
 impl<T: ColType> FromRow for Scalar<T> {
@@ -170,6 +174,12 @@ impl<A: ColType, B: ColType> FromRow for (A, B) {
 impl<A: ColType, B: ColType, C: ColType> FromRow for (A, B, C) {
     fn from_row(row: &impl Cols) -> Result<Self> {
         Ok((row.at(0)?, row.at(1)?, row.at(2)?))
+    }
+}
+
+impl<A: ColType, B: ColType, C: ColType, D: ColType, E: ColType> FromRow for (A, B, C, D, E) {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        Ok((row.at(0)?, row.at(1)?, row.at(2)?, row.at(3)?, row.at(4)?))
     }
 }
 
@@ -226,5 +236,121 @@ impl Tx<'_> {
                 .map(T::from_row)
                 .transpose(),
         }
+    }
+}
+
+/// Most arguments in one statement (below SQLite's 32,766 and PostgreSQL's
+/// 65,535).
+const MAX_ARGS: usize = 30_000;
+
+/// Inserts written together: on SQLite one statement per table (in-process,
+/// cheap); on PostgreSQL all in one statement (a data-modifying CTE: one
+/// round trip instead of one per row). Rows are values in column order.
+#[derive(Default)]
+pub(crate) struct Inserts {
+    tables: Vec<Insert>,
+}
+
+struct Insert {
+    /// `table (column, …)`.
+    target: &'static str,
+    width: usize,
+    args: Vec<Arg>,
+}
+
+impl Insert {
+    /// `INSERT INTO target VALUES ($first, …), …` for `rows` rows; on SQLite
+    /// `?first, …` (SQLite looks each `$name` up among those before it, which
+    /// is quadratic in a 500-row insert; `?N` is not looked up).
+    fn sql(&self, rows: std::ops::Range<usize>, first: usize, marker: char) -> String {
+        use std::fmt::Write;
+        let mut sql = format!("INSERT INTO {} VALUES ", self.target);
+        let mut n = first;
+        for row in rows.clone() {
+            sql.push_str(if row == rows.start { "(" } else { ", (" });
+            for column in 0..self.width {
+                let _ = write!(sql, "{}{marker}{n}", if column == 0 { "" } else { ", " });
+                n += 1;
+            }
+            sql.push(')');
+        }
+        sql
+    }
+
+    fn rows(&self) -> usize {
+        self.args.len() / self.width
+    }
+}
+
+impl Inserts {
+    /// Add a row to `target` (`table (column, …)`).
+    pub(crate) fn row(&mut self, target: &'static str, row: Vec<Arg>) {
+        match self.tables.iter_mut().find(|t| t.target == target) {
+            Some(table) => {
+                debug_assert_eq!(table.width, row.len(), "rows of {target} differ in width");
+                table.args.extend(row);
+            }
+            None => self.tables.push(Insert {
+                target,
+                width: row.len(),
+                args: row,
+            }),
+        }
+    }
+
+    pub(crate) async fn execute(self, tx: &mut Tx<'_>) -> Result<()> {
+        let total: usize = self.tables.iter().map(|t| t.args.len()).sum();
+        if let Tx::Pg(conn) = tx
+            && total <= MAX_ARGS
+        {
+            let mut sql = String::new();
+            let mut args = Vec::with_capacity(total);
+            let last = self.tables.len().saturating_sub(1);
+            for (i, table) in self.tables.into_iter().enumerate() {
+                let insert = table.sql(0..table.rows(), args.len() + 1, '$');
+                sql.push_str(&match i {
+                    _ if i == last && i == 0 => insert,
+                    0 => format!("WITH w0 AS ({insert})"),
+                    _ if i == last => format!(" {insert}"),
+                    _ => format!(", w{i} AS ({insert})"),
+                });
+                args.extend(table.args);
+            }
+            if args.is_empty() {
+                return Ok(());
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for arg in args {
+                query = bind_pg(query, arg);
+            }
+            query.execute(&mut **conn).await?;
+            return Ok(());
+        }
+        // One statement per table and chunk of rows.
+        for table in self.tables {
+            let per_chunk = (MAX_ARGS / table.width).max(1);
+            let rows = table.rows();
+            let mut start = 0;
+            while start < rows {
+                let end = (start + per_chunk).min(rows);
+                let marker = if matches!(tx, Tx::Lite(_)) { '?' } else { '$' };
+                let sql = table.sql(start..end, 1, marker);
+                let args = &table.args[start * table.width..end * table.width];
+                match tx {
+                    Tx::Lite(conn) => {
+                        crate::lite::execute_numbered(&conn.lock().expect("writer"), &sql, args)?;
+                    }
+                    Tx::Pg(conn) => {
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for arg in args.iter().cloned() {
+                            query = bind_pg(query, arg);
+                        }
+                        query.execute(&mut **conn).await?;
+                    }
+                }
+                start = end;
+            }
+        }
+        Ok(())
     }
 }

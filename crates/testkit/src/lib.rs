@@ -154,6 +154,12 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// Stop the executor's periodic scan: from then on only what ingress
+    /// hands it directly gets executed.
+    pub fn stop_executor_polling(&self) {
+        let _ = self._stop_executor.send(true);
+    }
 }
 
 impl Drop for TestApp {
