@@ -493,7 +493,12 @@ impl Executor {
                     .await;
             }
         };
-        self.reconcile(&account.id, &instrument.symbol, position)
+        let tracked = i
+            .tracked_positions
+            .iter()
+            .find(|(symbol, _)| *symbol == instrument.symbol)
+            .and_then(|(_, quantity)| Decimal::from_str(quantity).ok());
+        self.reconcile(&account.id, &instrument.symbol, tracked, position)
             .await?;
         let decision = match size(i, position, &instrument) {
             Ok(d) => d,
@@ -723,15 +728,14 @@ impl Executor {
     }
 
     /// Compare the broker's position with the tracked one; the broker wins.
+    /// `tracked`: atomik's position for `symbol`, read with the intent.
     async fn reconcile(
         &self,
         account_id: &str,
         symbol: &str,
+        tracked: Option<Decimal>,
         broker: Decimal,
     ) -> Result<(), StorageError> {
-        let tracked = execution::position(&self.db, account_id, symbol)
-            .await?
-            .and_then(|q| Decimal::from_str(&q).ok());
         if let Some(tracked) = tracked
             && tracked != broker
         {

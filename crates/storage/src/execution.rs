@@ -344,6 +344,8 @@ pub struct Intent {
     pub credential: Option<(String, crate::broker_accounts::SealedCredential)>,
     /// Whether copy-group followers wait for this intent.
     pub has_followers: bool,
+    /// The account's tracked positions: (instrument, quantity).
+    pub tracked_positions: Vec<(String, String)>,
 }
 
 /// Accounts with unfinished intents that may run now (a copy-group
@@ -368,7 +370,7 @@ pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
 /// The account's oldest unfinished intent, and whether another follows it.
 pub async fn next_intents(db: &Db, account_id: &str) -> Result<(Option<Intent>, bool)> {
     let mut two: Vec<Intent> = db
-        .fetch_all(NEXT_INTENT_SQL.as_str(), args![account_id])
+        .fetch_all(next_intent_sql(db.backend()), args![account_id])
         .await?;
     let more = two.len() > 1;
     two.truncate(1);
@@ -376,9 +378,22 @@ pub async fn next_intents(db: &Db, account_id: &str) -> Result<(Option<Intent>, 
 }
 
 /// The intent with its signal, strategy, account, sealed credential,
-/// leader's status and kill switch: everything executing it reads from the
-/// database, in one read (and the next intent, to know whether there is one).
-static NEXT_INTENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// leader's status, kill switch and the account's tracked positions:
+/// everything executing it reads from the database, in one read (and the
+/// next intent, to know whether there is one).
+fn next_intent_sql(backend: crate::Backend) -> &'static str {
+    static SQLITE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| next_intent_query("group_concat"));
+    static POSTGRES: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| next_intent_query("string_agg"));
+    match backend {
+        crate::Backend::Sqlite => SQLITE.as_str(),
+        crate::Backend::Postgres => POSTGRES.as_str(),
+    }
+}
+
+/// `concat`: the backend's string aggregate (`group_concat` / `string_agg`).
+fn next_intent_query(concat: &str) -> String {
     let strategy_columns = prefixed_columns("s", STRATEGY_COLUMNS, "s_");
     let account_columns = prefixed_columns("a", crate::broker_accounts::COLUMNS, "a_");
     format!(
@@ -390,6 +405,8 @@ static NEXT_INTENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
           'account:' || i.account_id) ORDER BY k.scope LIMIT 1) AS kill_switch, \
          CASE WHEN EXISTS (SELECT 1 FROM order_intents f WHERE f.leader_intent_id = i.id) THEN 1 ELSE 0 END \
           AS has_followers, \
+         (SELECT {concat}(p.instrument || '=' || p.quantity, ';') FROM positions p \
+          WHERE p.account_id = i.account_id) AS tracked_positions, \
          c.user_id AS c_user_id, c.kek_id AS c_kek_id, c.sealed AS c_sealed \
          FROM order_intents i JOIN signals g ON g.id = i.signal_id JOIN strategies s ON s.id = i.strategy_id \
          LEFT JOIN broker_accounts a ON a.id = i.account_id \
@@ -397,7 +414,7 @@ static NEXT_INTENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
          WHERE i.account_id = $1 AND i.status IN ('pending', 'sending', 'ambiguous') \
          ORDER BY i.created_at, i.id LIMIT 2"
     )
-});
+}
 
 impl FromRow for Intent {
     fn from_row(row: &impl Cols) -> Result<Self> {
@@ -438,6 +455,15 @@ impl FromRow for Intent {
                 None => None,
             },
             has_followers: row.try_get::<i64>("has_followers")? != 0,
+            tracked_positions: row
+                .try_get::<Option<String>>("tracked_positions")?
+                .unwrap_or_default()
+                // `instrument=quantity;…`: quantities are decimals, and no
+                // broker's symbol contains `;`.
+                .split(';')
+                .filter_map(|entry| entry.rsplit_once('='))
+                .map(|(instrument, quantity)| (instrument.to_string(), quantity.to_string()))
+                .collect(),
         })
     }
 }
