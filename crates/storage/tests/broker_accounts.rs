@@ -178,3 +178,24 @@ on_both_databases!(
         assert!(rate_slots::try_take(&t.db, "binance:live", 7_000, 6_000).await.unwrap(), "keys are independent");
     }
 );
+
+on_both_databases!(
+    async fn execution_lease_keeps_other_instances_out_until_released_or_expired(t) {
+        use atomik_storage::execution::{release_exec_lease, try_exec_lease};
+        let user_id = user(&t.db, "exec-lease@example.com", "trader").await;
+        let a = connect(&t.db, &user_id, "A").await.unwrap();
+        let second = t.reconnect().await;
+        assert!(try_exec_lease(&t.db, &a.id, "one/exec", 100, 200).await.unwrap());
+        assert!(!try_exec_lease(&second, &a.id, "two/exec", 150, 250).await.unwrap(), "held: refused");
+        // The holder renews its own lease (it keeps it between drains).
+        assert!(try_exec_lease(&t.db, &a.id, "one/exec", 180, 280).await.unwrap());
+        assert!(!try_exec_lease(&second, &a.id, "two/exec", 250, 350).await.unwrap(), "renewed: still refused");
+        // Released (shutdown): taken at once.
+        release_exec_lease(&t.db, &a.id, "one/exec").await.unwrap();
+        assert!(try_exec_lease(&second, &a.id, "two/exec", 260, 360).await.unwrap());
+        // A release by a former holder changes nothing; expiry hands it over.
+        release_exec_lease(&t.db, &a.id, "one/exec").await.unwrap();
+        assert!(!try_exec_lease(&t.db, &a.id, "one/exec", 300, 400).await.unwrap());
+        assert!(try_exec_lease(&t.db, &a.id, "one/exec", 361, 461).await.unwrap(), "expired: taken over");
+    }
+);
