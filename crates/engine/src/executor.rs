@@ -36,8 +36,9 @@ pub struct ExecConfig {
     pub resolve_grace: Duration,
     /// Attempts before a never-sent intent is given up as failed.
     pub max_attempts: i64,
-    /// Orders in flight at once per broker environment (copy-group fan-out
-    /// stays within the broker's request limits).
+    /// Executions calling the broker at once per broker environment (from
+    /// resolving the instrument to the order's answer): copy-group fan-out
+    /// stays within the broker's request limits, and a backlog queues here.
     pub max_in_flight_per_broker: usize,
 }
 
@@ -471,6 +472,11 @@ impl Executor {
             id: account.broker_account_id.clone(),
             name: account.broker_account_name.clone(),
         };
+        // Broker calls: a bounded number per broker environment at a time (a
+        // backlog then waits here, cheaply, instead of flooding the broker and
+        // the machine with requests). Not held across database writes.
+        let gate = self.broker_gate(&format!("{}:{}", account.broker, account.environment));
+        let permit = gate.clone().acquire_owned().await.expect("never closed");
         let instrument = match broker
             .resolve_instrument(&session, &i.strategy.instrument)
             .await
@@ -493,6 +499,7 @@ impl Executor {
                     .await;
             }
         };
+        drop(permit);
         let tracked = i
             .tracked_positions
             .iter()
@@ -546,7 +553,6 @@ impl Executor {
             self.now(),
         )
         .await?;
-        let gate = self.broker_gate(&format!("{}:{}", account.broker, account.environment));
         let _permit = gate.acquire_owned().await.expect("never closed");
         let started = Instant::now();
         let request = OrderRequest {
