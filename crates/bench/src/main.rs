@@ -95,7 +95,8 @@ impl Plan {
                 low: Duration::from_secs(10),
                 mid: Duration::from_secs(10),
                 ladder: vec![
-                    1500.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0, 8000.0,
+                    500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0,
+                    8000.0,
                 ],
                 step: Duration::from_secs(5),
                 fan_sizes: vec![10, 100, 500],
