@@ -167,10 +167,15 @@ mod tests {
     #[test]
     fn dollar_parameters_bind_by_number_whatever_their_order() {
         let (_dir, conn) = temp_db();
-        let rows: Vec<crate::sql::Scalar<String>> =
-            fetch(&conn, "SELECT $2 || $1 || $2", &args!["a", "b"], 10).unwrap();
+        let rows: Vec<crate::sql::Scalar<String>> = fetch(
+            &conn,
+            "SELECT $2 || $1 || $2",
+            &[Arg::from("a"), Arg::from("b")],
+            10,
+        )
+        .unwrap();
         assert_eq!(rows[0].0, "bab");
-        let missing = fetch::<crate::sql::Scalar<String>>(&conn, "SELECT $3", &args!["a"], 1);
+        let missing = fetch::<crate::sql::Scalar<String>>(&conn, "SELECT $3", &[Arg::from("a")], 1);
         assert!(missing.unwrap_err().to_string().contains("no argument"));
     }
 
@@ -180,10 +185,15 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
             .unwrap();
         let err =
-            execute_numbered(&conn, "INSERT INTO t VALUES (?1, ?2)", &args![1i64]).unwrap_err();
+            execute_numbered(&conn, "INSERT INTO t VALUES (?1, ?2)", &[Arg::Int(1)]).unwrap_err();
         assert!(err.to_string().contains("2 parameters, 1 given"), "{err}");
         assert_eq!(
-            execute_numbered(&conn, "INSERT INTO t VALUES (?1, ?2)", &args![1i64, "x"]).unwrap(),
+            execute_numbered(
+                &conn,
+                "INSERT INTO t VALUES (?1, ?2)",
+                &[Arg::Int(1), Arg::from("x")]
+            )
+            .unwrap(),
             1
         );
     }
