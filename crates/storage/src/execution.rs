@@ -298,17 +298,6 @@ pub async fn follower_accounts(db: &Db, leader_intent_id: &str) -> Result<Vec<St
     Ok(rows.into_iter().map(|s| s.0).collect())
 }
 
-/// The status of an intent (followers wait for their leader's to be final).
-pub async fn intent_status(db: &Db, id: &str) -> Result<Option<String>> {
-    Ok(db
-        .fetch_optional::<Scalar<String>>(
-            "SELECT status FROM order_intents WHERE id = $1",
-            args![id],
-        )
-        .await?
-        .map(|s| s.0))
-}
-
 /// An intent with what executing it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
@@ -360,11 +349,6 @@ pub async fn accounts_with_work(db: &Db, now: i64) -> Result<Vec<String>> {
         )
         .await?;
     Ok(rows.into_iter().map(|s| s.0).collect())
-}
-
-/// The account's oldest unfinished intent (per-account order).
-pub async fn next_intent(db: &Db, account_id: &str) -> Result<Option<Intent>> {
-    Ok(next_intents(db, account_id).await?.0)
 }
 
 /// The account's oldest unfinished intent, and whether another follows it.
@@ -752,15 +736,4 @@ pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> R
             .await?;
     }
     Ok(())
-}
-
-/// The first engaged scope among global, the user's and the account's.
-pub async fn kill_switch_for(db: &Db, user_id: &str, account_id: &str) -> Result<Option<String>> {
-    Ok(db
-        .fetch_optional::<Scalar<String>>(
-            "SELECT scope FROM kill_switches WHERE scope IN ('global', $1, $2) ORDER BY scope LIMIT 1",
-            args![format!("user:{user_id}"), format!("account:{account_id}")],
-        )
-        .await?
-        .map(|s| s.0))
 }
