@@ -1,6 +1,7 @@
 //! `atomik`: the trade-automation server and its operator commands.
 
 mod config;
+mod instance;
 mod users_cli;
 mod vault;
 mod wiring;

@@ -20,6 +20,8 @@ const TRADOVATE_AUTHORIZE: &str = "https://trader.tradovate.com/oauth";
 const TRADOVATE_TOKEN: &str = "https://live.tradovateapi.com/auth/oauthtoken";
 
 pub struct Runtime {
+    /// Held while the process runs: its lock keeps the instance id its own.
+    _instance: crate::instance::Instance,
     pub state: AppState,
     pub tokens: TokenService,
     pub executor: atomik_engine::Executor,
@@ -131,12 +133,17 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
     let refresh = RefreshConfig::default();
     let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
     let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault).await?;
+    let instance = crate::instance::claim(&settings.data_dir)?;
+    tracing::info!(instance = %instance.id, "this instance's execution leases are held as {}", instance.id);
     let executor = atomik_engine::Executor::new(
         db.clone(),
         brokers.clone(),
         tokens.clone(),
         Arc::new(SystemClock),
-        atomik_engine::ExecConfig::default(),
+        atomik_engine::ExecConfig {
+            instance_id: Some(instance.id.clone()),
+            ..Default::default()
+        },
     );
     let state = AppState::new(
         db,
@@ -153,6 +160,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
         state,
         tokens,
         executor,
+        _instance: instance,
         tradovate_sim,
         binance_sim,
     })

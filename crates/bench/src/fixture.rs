@@ -211,6 +211,11 @@ pub async fn prepare(
                 now,
             )
             .await?;
+            let rules =
+                atomik_domain::risk::StrategyRules::parse(&atomik_domain::risk::RawRules {
+                    quantity: "1",
+                    ..Default::default()
+                })?;
             execution::create_strategy(
                 &db,
                 NewStrategy {
@@ -219,13 +224,7 @@ pub async fn prepare(
                     broker_account_id: &id,
                     name: &format!("bench {k}"),
                     instrument: "MNQ1!",
-                    quantity: "1",
-                    quantity_from_alert: false,
-                    max_per_signal: "50",
-                    max_position: None,
-                    trading_hours: None,
-                    max_order_quantity: None,
-                    daily_order_cap: None,
+                    rules: &rules,
                 },
                 now,
             )

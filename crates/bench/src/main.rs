@@ -428,12 +428,13 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-const OPEN: &str = "status IN ('pending', 'sending', 'ambiguous')";
+/// The open intent states (the lifecycle's one mapping).
+const OPEN: &str = atomik_domain::lifecycle::IntentStatus::OPEN_SQL;
 
 /// Wait until no intent is open; how long that took.
 async fn drain(db: &Db, timeout: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let sql = format!("SELECT COUNT(*) FROM order_intents WHERE {OPEN}");
+    let sql = format!("SELECT COUNT(*) FROM order_intents WHERE status IN ({OPEN})");
     loop {
         let open: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
             .fetch_one(db.pool())
@@ -450,7 +451,8 @@ async fn drain(db: &Db, timeout: Duration) -> anyhow::Result<Duration> {
 }
 
 async fn open_intents_of(db: &Db, signal_id: &str) -> anyhow::Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM order_intents WHERE signal_id = $1 AND {OPEN}");
+    let sql =
+        format!("SELECT COUNT(*) FROM order_intents WHERE signal_id = $1 AND status IN ({OPEN})");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(signal_id)
         .fetch_one(db.pool())

@@ -36,6 +36,26 @@ pub enum BrokerError {
 }
 
 impl BrokerError {
+    /// The failure in the domain's terms (what the execution decision acts on).
+    pub fn to_failure(&self) -> atomik_domain::execution::Failure {
+        use atomik_domain::execution::Failure;
+        match self {
+            BrokerError::NotSent(s) => Failure::NotSent(s.clone()),
+            BrokerError::Rejected { reason, .. } => Failure::Rejected(reason.clone()),
+            BrokerError::Ambiguous(s) => Failure::Ambiguous(s.clone()),
+            BrokerError::AuthExpired(s) => Failure::AuthExpired(s.clone()),
+            BrokerError::RateLimited {
+                retry_after,
+                reason,
+            } => Failure::RateLimited {
+                retry_after_ms: i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX),
+                reason: reason.clone(),
+            },
+            BrokerError::NeedsAttention(s) => Failure::NeedsAttention(s.clone()),
+            BrokerError::Misconfigured(s) => Failure::Misconfigured(s.clone()),
+        }
+    }
+
     /// Could an order have been executed despite this error?
     pub fn maybe_executed(&self) -> bool {
         matches!(self, BrokerError::Ambiguous(_))

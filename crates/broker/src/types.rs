@@ -172,6 +172,20 @@ pub struct Instrument {
     /// Whether a position may go short (futures yes; spot crypto and
     /// prediction markets no).
     pub can_short: bool,
+    /// The venue's own largest single order, where it publishes one
+    /// (Binance's `MARKET_LOT_SIZE`); the default max order size of a
+    /// strategy derives from it ([`atomik_domain::risk::default_max_order`]).
+    pub max_order_quantity: Option<Decimal>,
+}
+
+impl Instrument {
+    /// What the strategy rules need to know of this market.
+    pub fn market_rules(&self) -> atomik_domain::risk::MarketRules {
+        atomik_domain::risk::MarketRules {
+            quantity_step: self.quantity_step,
+            venue_max_order: self.max_order_quantity,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

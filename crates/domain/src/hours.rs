@@ -26,6 +26,17 @@ impl TradingHours {
         Ok(TradingHours { start, end })
     }
 
+    /// The stored spelling, `HH:MM-HH:MM` (read back by [`Self::parse`]).
+    pub fn stored(&self) -> String {
+        format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start / 60,
+            self.start % 60,
+            self.end / 60,
+            self.end % 60
+        )
+    }
+
     /// Is `unix_ms` inside the window?
     pub fn contains(&self, unix_ms: i64) -> bool {
         let minute = ((unix_ms.rem_euclid(86_400_000)) / 60_000) as u16;
@@ -39,14 +50,7 @@ impl TradingHours {
 
 impl std::fmt::Display for TradingHours {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:02}:{:02}-{:02}:{:02} UTC",
-            self.start / 60,
-            self.start % 60,
-            self.end / 60,
-            self.end % 60
-        )
+        write!(f, "{} UTC", self.stored())
     }
 }
 

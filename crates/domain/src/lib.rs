@@ -3,8 +3,11 @@
 //! Everything here is plain data and functions over it, so it can be tested
 //! exhaustively and reused by every outer layer (storage, engine, server).
 
+pub mod execution;
 pub mod hours;
+pub mod lifecycle;
 pub mod plans;
+pub mod risk;
 pub mod signal;
 pub mod sizing;
 

@@ -11,6 +11,25 @@ pub enum Action {
     Exit,
 }
 
+impl Action {
+    /// The stored and displayed spelling (the only one).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Buy => "BUY",
+            Action::Sell => "SELL",
+            Action::Exit => "EXIT",
+        }
+    }
+
+    /// A stored action (exactly [`Self::as_str`]).
+    pub fn from_stored(s: &str) -> Result<Action, crate::lifecycle::UnknownValue> {
+        [Action::Buy, Action::Sell, Action::Exit]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| crate::lifecycle::UnknownValue::new("action", s))
+    }
+}
+
 /// What the alert's `comment` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -20,6 +39,18 @@ pub enum Intent {
     Entry,
     /// `EXIT_n`, `EXIT_HALF`, `EXIT_ALL`…: reduce by n percent (1–100).
     ExitPercent(u8),
+}
+
+impl Intent {
+    /// The stored comment (`None` for the default), read back by
+    /// [`parse_comment`].
+    pub fn comment(self) -> Option<String> {
+        match self {
+            Intent::Default => None,
+            Intent::Entry => Some("ENTRY".into()),
+            Intent::ExitPercent(n) => Some(format!("EXIT_{n}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +135,11 @@ pub fn parse_comment(comment: &str) -> Result<Intent, SignalError> {
 pub fn parse(body: &[u8]) -> Result<Signal, SignalError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| SignalError::NotJson(e.to_string()))?;
+    from_json(&value)
+}
+
+/// The signal in an already parsed body (ingress parses it once).
+pub fn from_json(value: &Value) -> Result<Signal, SignalError> {
     let obj = value.as_object().ok_or(SignalError::NotObject)?;
     let action = obj
         .get("action")

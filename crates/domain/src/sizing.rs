@@ -20,6 +20,22 @@ impl Side {
             Side::Sell => Decimal::NEGATIVE_ONE,
         }
     }
+
+    /// The stored spelling (the only one).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Side, crate::lifecycle::UnknownValue> {
+        match s {
+            "buy" => Ok(Side::Buy),
+            "sell" => Ok(Side::Sell),
+            other => Err(crate::lifecycle::UnknownValue::new("side", other)),
+        }
+    }
 }
 
 /// Where a strategy's order quantity comes from.
@@ -95,22 +111,27 @@ pub enum SkipReason {
     ExitWithEntry,
     #[error("the order quantity rounds to zero")]
     ZeroQuantity,
+    #[error("the order size is out of range")]
+    OutOfRange,
 }
 
-/// Round up to a multiple of `step` (ceil, as SPEC §4 asks for exits).
-fn ceil_to_step(x: Decimal, step: Decimal) -> Decimal {
+/// Round up to a multiple of `step` (ceil, as SPEC §4 asks for exits);
+/// `None` when out of decimal range.
+fn ceil_to_step(x: Decimal, step: Decimal) -> Option<Decimal> {
     if step <= Decimal::ZERO {
-        return x;
+        return Some(x);
     }
-    (x / step).round_dp_with_strategy(0, RoundingStrategy::ToPositiveInfinity) * step
+    x.checked_div(step)?
+        .round_dp_with_strategy(0, RoundingStrategy::ToPositiveInfinity)
+        .checked_mul(step)
 }
 
 /// Round down to a multiple of `step` (openings never exceed what was asked).
-fn floor_to_step(x: Decimal, step: Decimal) -> Decimal {
+fn floor_to_step(x: Decimal, step: Decimal) -> Option<Decimal> {
     if step <= Decimal::ZERO {
-        return x;
+        return Some(x);
     }
-    (x / step).floor() * step
+    x.checked_div(step)?.floor().checked_mul(step)
 }
 
 fn order(side: Side, quantity: Decimal, kind: OrderKind) -> Decision {
@@ -127,31 +148,38 @@ fn order(side: Side, quantity: Decimal, kind: OrderKind) -> Decision {
 }
 
 /// Reduce `held` (absolute) by `percent`, never more than held.
-fn reduction(held: Decimal, percent: u8, step: Decimal) -> (Decimal, OrderKind) {
-    let qty = ceil_to_step(held * Decimal::from(percent) / Decimal::ONE_HUNDRED, step).min(held);
-    (
+fn reduction(held: Decimal, percent: u8, step: Decimal) -> Option<(Decimal, OrderKind)> {
+    let share = held.checked_mul(Decimal::from(percent))? / Decimal::ONE_HUNDRED;
+    let qty = ceil_to_step(share, step)?.min(held);
+    Some((
         qty,
         if qty == held {
             OrderKind::Close
         } else {
             OrderKind::Reduce
         },
-    )
+    ))
 }
 
+/// What the signal means for this account. Never panics: sizes beyond
+/// decimal range are skipped as [`SkipReason::OutOfRange`].
 pub fn decide(s: &Sizing) -> Decision {
+    try_decide(s).unwrap_or(Decision::Skip(SkipReason::OutOfRange))
+}
+
+fn try_decide(s: &Sizing) -> Option<Decision> {
     let held = s.position.abs();
-    let open_qty = |already: Decimal| -> Decimal {
+    let open_qty = |already: Decimal| -> Option<Decimal> {
         let room = s.max_position.map(|m| (m - already).max(Decimal::ZERO));
         floor_to_step(room.map_or(s.quantity, |r| s.quantity.min(r)), s.step)
     };
     let side = match s.action {
         Action::Exit => {
             if held.is_zero() {
-                return Decision::Skip(SkipReason::NoPosition);
+                return Some(Decision::Skip(SkipReason::NoPosition));
             }
             let percent = match s.intent {
-                Intent::Entry => return Decision::Skip(SkipReason::ExitWithEntry),
+                Intent::Entry => return Some(Decision::Skip(SkipReason::ExitWithEntry)),
                 Intent::Default => 100,
                 Intent::ExitPercent(n) => n,
             };
@@ -160,34 +188,34 @@ pub fn decide(s: &Sizing) -> Decision {
             } else {
                 Side::Buy
             };
-            let (qty, kind) = reduction(held, percent, s.step);
-            return order(side, qty, kind);
+            let (qty, kind) = reduction(held, percent, s.step)?;
+            return Some(order(side, qty, kind));
         }
         Action::Buy => Side::Buy,
         Action::Sell => Side::Sell,
     };
     if held.is_zero() {
         if matches!(s.intent, Intent::ExitPercent(_)) {
-            return Decision::Skip(SkipReason::NoPosition);
+            return Some(Decision::Skip(SkipReason::NoPosition));
         }
         if side == Side::Sell && !s.can_short {
-            return Decision::Skip(SkipReason::CannotShort);
+            return Some(Decision::Skip(SkipReason::CannotShort));
         }
-        let qty = open_qty(Decimal::ZERO);
+        let qty = open_qty(Decimal::ZERO)?;
         if qty.is_zero() {
-            return Decision::Skip(if s.max_position.is_some() {
+            return Some(Decision::Skip(if s.max_position.is_some() {
                 SkipReason::MaxPosition
             } else {
                 SkipReason::ZeroQuantity
-            });
+            }));
         }
-        return order(side, qty, OrderKind::Open);
+        return Some(order(side, qty, OrderKind::Open));
     }
     let same_side = (s.position > Decimal::ZERO) == (side == Side::Buy);
-    match (same_side, s.intent) {
+    Some(match (same_side, s.intent) {
         (true, Intent::ExitPercent(_)) => Decision::Skip(SkipReason::ExitSameSide),
         (true, _) => {
-            let qty = open_qty(held);
+            let qty = open_qty(held)?;
             if qty.is_zero() {
                 Decision::Skip(SkipReason::MaxPosition)
             } else {
@@ -195,29 +223,30 @@ pub fn decide(s: &Sizing) -> Decision {
             }
         }
         (false, Intent::ExitPercent(n)) => {
-            let (qty, kind) = reduction(held, n, s.step);
+            let (qty, kind) = reduction(held, n, s.step)?;
             order(side, qty, kind)
         }
         (false, Intent::Default) => order(side, held, OrderKind::Close),
         (false, Intent::Entry) => {
             if side == Side::Sell && !s.can_short {
-                return order(side, held, OrderKind::Close);
+                return Some(order(side, held, OrderKind::Close));
             }
-            let qty = open_qty(Decimal::ZERO);
+            let qty = open_qty(Decimal::ZERO)?;
             if qty.is_zero() {
                 order(side, held, OrderKind::Close)
             } else {
-                order(side, held + qty, OrderKind::Reverse)
+                order(side, held.checked_add(qty)?, OrderKind::Reverse)
             }
         }
-    }
+    })
 }
 
-/// The position after `decision` fills completely.
-pub fn position_after(position: Decimal, decision: &Decision) -> Decimal {
+/// The position after `decision` fills completely (`None` out of range):
+/// the one place a fill's effect on a position is computed.
+pub fn position_after(position: Decimal, decision: &Decision) -> Option<Decimal> {
     match decision {
-        Decision::Order { side, quantity, .. } => position + side.sign() * quantity,
-        Decision::Skip(_) => position,
+        Decision::Order { side, quantity, .. } => position.checked_add(side.sign() * quantity),
+        Decision::Skip(_) => Some(position),
     }
 }
 
@@ -260,14 +289,14 @@ mod tests {
                 d(4),
                 &decide(&futures(Action::Exit, Intent::ExitPercent(50), 4, 1))
             ),
-            d(2)
+            Some(d(2))
         );
         assert_eq!(
             position_after(
                 d(2),
                 &decide(&futures(Action::Exit, Intent::ExitPercent(50), 2, 1))
             ),
-            d(1)
+            Some(d(1))
         );
         // Flat + BUY opens; flat + exit skips; reverse closes and opens.
         assert_eq!(
@@ -363,7 +392,7 @@ mod tests {
             for action in [Action::Buy, Action::Sell, Action::Exit] {
                 let s = futures(action, Intent::ExitPercent(n), pos, qty);
                 let decision = decide(&s);
-                let after = position_after(d(pos), &decision);
+                let after = position_after(d(pos), &decision).unwrap();
                 prop_assert!(after.is_zero() || (after > Decimal::ZERO) == (pos > 0), "{pos} → {after}");
                 if let Decision::Order { quantity, .. } = decision {
                     let expected = (d(pos.abs()) * Decimal::from(n) / Decimal::ONE_HUNDRED).ceil().min(d(pos.abs()));
@@ -376,7 +405,7 @@ mod tests {
         fn spot_never_goes_short(pos in 0i64..500, qty in 1i64..100, action in action(), intent in intent()) {
             let mut s = futures(action, intent, pos, qty);
             s.can_short = false;
-            prop_assert!(position_after(d(pos), &decide(&s)) >= Decimal::ZERO);
+            prop_assert!(position_after(d(pos), &decide(&s)).unwrap() >= Decimal::ZERO);
         }
 
         #[test]
@@ -384,7 +413,7 @@ mod tests {
             let mut s = futures(action, intent, pos, qty);
             s.max_position = Some(d(max));
             let decision = decide(&s);
-            let after = position_after(d(pos), &decision);
+            let after = position_after(d(pos), &decision).unwrap();
             if pos.abs() <= max {
                 prop_assert!(after.abs() <= d(max), "{pos} with max {max} → {after} via {decision:?}");
             }

@@ -2,26 +2,17 @@
 //!
 //! Per account, intents run strictly in order and one at a time, under an
 //! execution lease that holds across instances; accounts run in parallel, so
-//! one account's failure or slowness never delays another. Every intent is
-//! marked `sending` before the network call. A lost answer (`Ambiguous`) is
-//! settled only by looking the order up by its client order id — never by a
-//! blind resend; an intent found `sending` after a crash is settled the same
-//! way. Exits are sized on the account's own position as the broker reports
-//! it (the tracked position is reconciled and a difference logged).
+//! one account's failure or slowness never delays another. What happens to
+//! one intent is decided by [`atomik_domain::execution`] and carried out by
+//! [`crate::step`]: gather the facts, decide, apply the outcome.
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use atomik_broker::{
-    AccountRef, BrokerError, Clock, Instrument, OrderRequest, OrderState, OrderType, Side,
-};
-use atomik_domain::signal::{Action, Intent as SignalIntent, parse_comment};
-use atomik_domain::sizing::{self, Decision, OrderKind, QuantitySource, Sizing};
-use atomik_storage::broker_accounts as accounts;
-use atomik_storage::execution::{self, Intent};
+use atomik_broker::Clock;
+use atomik_domain::lifecycle::IntentStatus;
+use atomik_storage::intents as execution;
 use atomik_storage::{Db, StorageError};
-use rust_decimal::Decimal;
 
 use crate::{Brokers, TokenService};
 
@@ -34,12 +25,17 @@ pub struct ExecConfig {
     /// After an ambiguous outcome, how long to wait before trusting a
     /// "not found" from the broker's lookup.
     pub resolve_grace: Duration,
-    /// Attempts before a never-sent intent is given up as failed.
+    /// Counted failed tries before a never-sent intent is given up.
     pub max_attempts: i64,
     /// Executions calling the broker at once per broker environment (from
     /// resolving the instrument to the order's answer): copy-group fan-out
     /// stays within the broker's request limits, and a backlog queues here.
     pub max_in_flight_per_broker: usize,
+    /// Who holds this instance's execution leases. Stable across restarts
+    /// (the binary keeps it in the data directory), so a restarted instance
+    /// takes its own leases back at once instead of waiting them out.
+    /// `None`: a fresh random one.
+    pub instance_id: Option<String>,
 }
 
 impl Default for ExecConfig {
@@ -50,17 +46,27 @@ impl Default for ExecConfig {
             resolve_grace: Duration::from_secs(2),
             max_attempts: 5,
             max_in_flight_per_broker: 32,
+            instance_id: None,
+        }
+    }
+}
+
+impl ExecConfig {
+    pub(crate) fn policy(&self) -> atomik_domain::execution::Policy {
+        atomik_domain::execution::Policy {
+            max_attempts: self.max_attempts,
+            resolve_grace_ms: ms(self.resolve_grace),
         }
     }
 }
 
 #[derive(Clone)]
 pub struct Executor {
-    db: Db,
-    brokers: Brokers,
-    tokens: TokenService,
+    pub(crate) db: Db,
+    pub(crate) brokers: Brokers,
+    pub(crate) tokens: TokenService,
     clock: Arc<dyn Clock>,
-    config: ExecConfig,
+    pub(crate) config: ExecConfig,
     instance: String,
     /// One semaphore per `broker:environment`.
     in_flight:
@@ -132,7 +138,7 @@ impl Drop for Draining {
     }
 }
 
-fn ms(d: Duration) -> i64 {
+pub(crate) fn ms(d: Duration) -> i64 {
     d.as_millis() as i64
 }
 
@@ -149,19 +155,22 @@ impl Executor {
             brokers,
             tokens,
             clock,
+            instance: config
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| format!("exec-{}", uuid::Uuid::new_v4().simple())),
             config,
-            instance: format!("exec-{}", uuid::Uuid::new_v4().simple()),
             in_flight: Arc::default(),
             draining: Arc::default(),
             leases: Arc::default(),
         }
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now_ms()
     }
 
-    fn broker_gate(&self, key: &str) -> Arc<tokio::sync::Semaphore> {
+    pub(crate) fn broker_gate(&self, key: &str) -> Arc<tokio::sync::Semaphore> {
         let mut map = self.in_flight.lock().expect("in-flight map");
         map.entry(key.to_string())
             .or_insert_with(|| {
@@ -306,10 +315,7 @@ impl Executor {
             if intent.not_before > self.now() {
                 break;
             }
-            let done = match intent.status.as_str() {
-                "pending" => self.execute(&intent).await?,
-                _ => self.resolve(&intent).await?,
-            };
+            let done = self.step_contained(&intent).await?;
             if done && intent.has_followers {
                 // Followers of this intent may go now.
                 self.dispatch_accounts(execution::follower_accounts(&self.db, &intent.id).await?);
@@ -324,511 +330,56 @@ impl Executor {
         Ok(advanced)
     }
 
-    async fn finish(&self, i: &Intent, status: &str, reason: &str) -> Result<bool, StorageError> {
-        execution::mark(
-            &self.db,
-            &i.id,
-            status,
-            Some(reason),
-            None,
-            None,
-            self.now(),
-        )
-        .await?;
-        tracing::info!(intent = %i.id, account = %i.account_id, status, reason, "intent finished");
-        Ok(true)
-    }
-
-    /// Not sent: back off, or give up after `max_attempts`.
-    async fn not_sent(
+    /// One step for `intent`; a panic inside it (a bug) ends that intent
+    /// with the reason instead of repeating on every poll and blocking the
+    /// account's later intents. An intent that may be at the broker is
+    /// still settled by lookup, never ended blind.
+    async fn step_contained(
         &self,
-        i: &Intent,
-        reason: &str,
-        wait: Duration,
+        intent: &atomik_storage::intents::Intent,
     ) -> Result<bool, StorageError> {
-        if i.attempts >= self.config.max_attempts {
-            return self
-                .finish(
-                    i,
-                    "failed",
-                    &format!("gave up after {} attempts: {reason}", i.attempts),
-                )
-                .await;
-        }
-        execution::retry_later(&self.db, &i.id, reason, self.now() + ms(wait), self.now()).await?;
-        Ok(false)
-    }
-
-    /// A failure before anything was sent: counts as an attempt; give up
-    /// after `max_attempts`.
-    async fn retry_unsent(
-        &self,
-        i: &Intent,
-        reason: &str,
-        wait: Duration,
-    ) -> Result<bool, StorageError> {
-        let attempts = i.attempts + 1;
-        if attempts >= self.config.max_attempts {
-            let reason = format!("gave up after {attempts} attempts: {reason}");
-            return self.finish(i, "failed", &reason).await;
-        }
-        execution::retry_unsent(&self.db, &i.id, reason, self.now() + ms(wait), self.now()).await?;
-        Ok(false)
-    }
-
-    /// A broker failure before the order was sent (resolving the instrument,
-    /// reading the position): wait out rate limits, show refused
-    /// credentials on the account, pause it when a human must act.
-    async fn unsent_failure(
-        &self,
-        i: &Intent,
-        account_id: &str,
-        context: &str,
-        err: BrokerError,
-    ) -> Result<bool, StorageError> {
-        let reason = format!("{context}: {err}");
-        match err {
-            BrokerError::RateLimited { retry_after, .. } => {
-                let at = self.now() + ms(retry_after);
-                execution::retry_later(&self.db, &i.id, &reason, at, self.now()).await?;
-                Ok(false)
+        use futures_util::FutureExt;
+        let step = async {
+            match intent.status {
+                IntentStatus::Pending => self.execute(intent).await,
+                _ => self.resolve(intent).await,
             }
-            BrokerError::NeedsAttention(msg) => {
-                accounts::pause_with_error(&self.db, account_id, &msg, self.now()).await?;
-                self.finish(i, "failed", &reason).await
+        };
+        let panic = match std::panic::AssertUnwindSafe(step).catch_unwind().await {
+            Ok(result) => return result,
+            Err(panic) => panic,
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        tracing::error!(intent = %intent.id, account = %intent.account_id, panic = %what, "executing an intent failed unexpectedly");
+        let outcome = if intent.status == IntentStatus::Pending {
+            atomik_domain::execution::Outcome::Finish {
+                status: IntentStatus::Failed,
+                reason: format!("internal error while executing ({what}); nothing was sent"),
+                note: None,
             }
-            BrokerError::Misconfigured(_) => {
-                accounts::record_error(&self.db, account_id, &reason, false, self.now()).await?;
-                self.finish(i, "failed", &reason).await
+        } else {
+            atomik_domain::execution::Outcome::LookUpAt {
+                at: self.now() + 5_000,
+                reason: None,
             }
-            BrokerError::AuthExpired(_) => {
-                accounts::record_error(&self.db, account_id, &reason, false, self.now()).await?;
-                self.retry_unsent(i, &reason, Duration::from_millis(500))
-                    .await
-            }
-            _ => self.retry_unsent(i, &reason, Duration::from_secs(1)).await,
+        };
+        let applied = execution::Applied {
+            intent_id: &intent.id,
+            from: intent.status,
+            account_id: &intent.account_id,
+            instrument: None,
+            broker_order_id: None,
+            latency_us: None,
+        };
+        match execution::apply(&self.db, applied, &outcome, self.now()).await {
+            Ok(()) => Ok(intent.status == IntentStatus::Pending),
+            // It had become `sending` before the panic: the lookup settles it.
+            Err(StorageError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
         }
     }
-
-    /// Execute a pending intent. Returns whether it is final (the account may
-    /// move on to its next intent).
-    async fn execute(&self, i: &Intent) -> Result<bool, StorageError> {
-        // A copy-group follower goes right after its leader's order is final.
-        if i.leader_intent_id.is_some()
-            && matches!(
-                i.leader_status.as_deref(),
-                Some("pending" | "sending" | "ambiguous")
-            )
-        {
-            return Ok(false);
-        }
-        if let Some(scope) = &i.kill_switch {
-            return self
-                .finish(
-                    i,
-                    "skipped",
-                    &format!("kill switch engaged ({scope}): no order sent"),
-                )
-                .await;
-        }
-        if let Some(window) = &i.strategy.trading_hours
-            && let Ok(hours) = atomik_domain::hours::TradingHours::parse(window)
-            && !hours.contains(self.now())
-        {
-            let reason = format!("outside the strategy's trading hours ({hours})");
-            return self.finish(i, "skipped", &reason).await;
-        }
-        let Some(account) = &i.account else {
-            return self
-                .finish(i, "skipped", "the account no longer exists")
-                .await;
-        };
-        if !account.is_active() {
-            return self
-                .finish(i, "skipped", "the account is paused or disconnected")
-                .await;
-        }
-        let Some(broker) = self.brokers.for_keys(&account.broker, &account.environment) else {
-            return self
-                .finish(
-                    i,
-                    "failed",
-                    "no adapter is configured for this broker environment",
-                )
-                .await;
-        };
-        let session = match self
-            .tokens
-            .session_with(account, i.credential.as_ref())
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                let reason = format!("no usable session: {e}");
-                return self.retry_unsent(i, &reason, Duration::from_secs(2)).await;
-            }
-        };
-        let aref = AccountRef {
-            id: account.broker_account_id.clone(),
-            name: account.broker_account_name.clone(),
-        };
-        // Broker calls: a bounded number per broker environment at a time (a
-        // backlog then waits here, cheaply, instead of flooding the broker and
-        // the machine with requests). Not held across database writes.
-        let gate = self.broker_gate(&format!("{}:{}", account.broker, account.environment));
-        let permit = gate.clone().acquire_owned().await.expect("never closed");
-        let instrument = match broker
-            .resolve_instrument(&session, &i.strategy.instrument)
-            .await
-        {
-            Ok(x) => x,
-            Err(BrokerError::Rejected { reason, .. }) => {
-                return self.finish(i, "rejected", &reason).await;
-            }
-            Err(e) => {
-                return self
-                    .unsent_failure(i, &account.id, "cannot resolve the instrument", e)
-                    .await;
-            }
-        };
-        let position = match broker.position(&session, &aref, &instrument).await {
-            Ok(quantity) => quantity,
-            Err(e) => {
-                return self
-                    .unsent_failure(i, &account.id, "cannot read the position", e)
-                    .await;
-            }
-        };
-        drop(permit);
-        let tracked = i
-            .tracked_positions
-            .iter()
-            .find(|(symbol, _)| *symbol == instrument.symbol)
-            .and_then(|(_, quantity)| Decimal::from_str(quantity).ok());
-        self.reconcile(&account.id, &instrument.symbol, tracked, position)
-            .await?;
-        let decision = match size(i, position, &instrument) {
-            Ok(d) => d,
-            Err(reason) => return self.finish(i, "rejected", &reason).await,
-        };
-        let (side, quantity, kind) = match decision {
-            Decision::Skip(reason) => return self.finish(i, "skipped", &reason.to_string()).await,
-            Decision::Order {
-                side,
-                quantity,
-                kind,
-            } => (side, quantity, kind),
-        };
-        if let Some(max) = i
-            .strategy
-            .max_order_quantity
-            .as_deref()
-            .and_then(|m| Decimal::from_str(m).ok())
-            && quantity > max
-        {
-            let reason = format!(
-                "risk: an order of {quantity} exceeds the strategy's max order quantity {max}"
-            );
-            return self.finish(i, "skipped", &reason).await;
-        }
-        if let Some(cap) = i.strategy.daily_order_cap {
-            let day_start = self.now() - self.now().rem_euclid(86_400_000);
-            let sent =
-                execution::accepted_since(&self.db, &i.strategy.id, &i.account_id, day_start)
-                    .await?;
-            if sent >= cap {
-                let reason = format!(
-                    "risk: the strategy's daily order cap ({cap}) is reached on this account"
-                );
-                return self.finish(i, "skipped", &reason).await;
-            }
-        }
-        let side_text = side_key(side);
-        execution::mark_sending(
-            &self.db,
-            &i.id,
-            &instrument.symbol,
-            side_text,
-            &quantity.to_string(),
-            self.now(),
-        )
-        .await?;
-        let _permit = gate.acquire_owned().await.expect("never closed");
-        let started = Instant::now();
-        let request = OrderRequest {
-            client_order_id: i.client_order_id.clone(),
-            instrument: instrument.clone(),
-            side,
-            quantity,
-            order_type: OrderType::Market,
-            reduce_only: matches!(kind, OrderKind::Reduce | OrderKind::Close),
-        };
-        match broker.place_order(&session, &aref, &request).await {
-            Ok(ack) => {
-                let after = match side {
-                    Side::Buy => position + quantity,
-                    Side::Sell => position - quantity,
-                };
-                let accepted = execution::Accepted {
-                    intent_id: &i.id,
-                    broker_order_id: &ack.broker_order_id,
-                    latency_us: started.elapsed().as_micros() as i64,
-                    account_id: &account.id,
-                    instrument: &instrument.symbol,
-                    position_after: &after.to_string(),
-                };
-                execution::mark_accepted(&self.db, accepted, self.now()).await?;
-                Ok(true)
-            }
-            Err(BrokerError::Rejected { reason, .. }) => self.finish(i, "rejected", &reason).await,
-            Err(BrokerError::Ambiguous(reason)) => {
-                execution::mark(
-                    &self.db,
-                    &i.id,
-                    "ambiguous",
-                    Some(&reason),
-                    None,
-                    None,
-                    self.now(),
-                )
-                .await?;
-                Ok(false)
-            }
-            Err(BrokerError::NeedsAttention(msg)) => {
-                accounts::pause_with_error(&self.db, &account.id, &msg, self.now()).await?;
-                self.finish(i, "failed", &msg).await
-            }
-            // A rate limit always ends: wait as told, never give up over it.
-            Err(BrokerError::RateLimited {
-                retry_after,
-                reason,
-            }) => {
-                execution::retry_later(
-                    &self.db,
-                    &i.id,
-                    &reason,
-                    self.now() + ms(retry_after),
-                    self.now(),
-                )
-                .await?;
-                Ok(false)
-            }
-            Err(e @ BrokerError::NotSent(_)) => {
-                self.not_sent(i, &e.to_string(), Duration::from_millis(500))
-                    .await
-            }
-            // Refused credentials (a revoked key, a lost permission) and a
-            // setup that cannot work are shown on the account as well.
-            Err(e @ BrokerError::AuthExpired(_)) => {
-                accounts::record_error(&self.db, &account.id, &e.to_string(), false, self.now())
-                    .await?;
-                self.not_sent(i, &e.to_string(), Duration::from_millis(500))
-                    .await
-            }
-            Err(e @ BrokerError::Misconfigured(_)) => {
-                accounts::record_error(&self.db, &account.id, &e.to_string(), false, self.now())
-                    .await?;
-                self.finish(i, "failed", &e.to_string()).await
-            }
-        }
-    }
-
-    /// Settle a `sending` or `ambiguous` intent by looking the order up.
-    async fn resolve(&self, i: &Intent) -> Result<bool, StorageError> {
-        let Some(account) = accounts::get(&self.db, &i.account_id).await? else {
-            return self
-                .finish(i, "failed", "the account no longer exists; outcome unknown")
-                .await;
-        };
-        let Some(broker) = self.brokers.for_keys(&account.broker, &account.environment) else {
-            return self
-                .finish(i, "failed", "no adapter is configured; outcome unknown")
-                .await;
-        };
-        let retry =
-            |wait: Duration| execution::defer(&self.db, &i.id, self.now() + ms(wait), self.now());
-        let session = match self.tokens.session_for(&account.id).await {
-            Ok(s) => s,
-            Err(_) => {
-                retry(Duration::from_secs(2)).await?;
-                return Ok(false);
-            }
-        };
-        let aref = AccountRef {
-            id: account.broker_account_id.clone(),
-            name: account.broker_account_name.clone(),
-        };
-        match broker
-            .order_by_client_id(
-                &session,
-                &aref,
-                i.instrument.as_deref().unwrap_or(&i.strategy.instrument),
-                &i.client_order_id,
-            )
-            .await
-        {
-            Ok(Some(report)) => {
-                let (status, reason) = match report.state {
-                    OrderState::Rejected => (
-                        "rejected",
-                        report.reason.clone().unwrap_or_else(|| "rejected".into()),
-                    ),
-                    _ => (
-                        "accepted",
-                        "found at the broker after an unknown outcome".to_string(),
-                    ),
-                };
-                execution::mark(
-                    &self.db,
-                    &i.id,
-                    status,
-                    Some(&reason),
-                    Some(&report.broker_order_id),
-                    None,
-                    self.now(),
-                )
-                .await?;
-                if status == "accepted"
-                    && let (Some(symbol), Some(side), Some(qty)) =
-                        (&i.instrument, &i.side, &i.quantity)
-                {
-                    let before = execution::position(&self.db, &account.id, symbol)
-                        .await?
-                        .and_then(|q| Decimal::from_str(&q).ok())
-                        .unwrap_or(Decimal::ZERO);
-                    let side = if side == "buy" { Side::Buy } else { Side::Sell };
-                    self.apply_fill(
-                        &account.id,
-                        symbol,
-                        before,
-                        side,
-                        Decimal::from_str(qty).unwrap_or_default(),
-                    )
-                    .await?;
-                }
-                Ok(true)
-            }
-            Ok(None) if self.now() - i.updated_at < ms(self.config.resolve_grace) => {
-                retry(self.config.resolve_grace).await?;
-                Ok(false)
-            }
-            Ok(None) => {
-                // The broker has no such order: it was never placed. Safe to
-                // send again with the same client order id.
-                execution::retry_later(
-                    &self.db,
-                    &i.id,
-                    "not placed at the broker; sending again",
-                    0,
-                    self.now(),
-                )
-                .await?;
-                Ok(false)
-            }
-            Err(e) => {
-                tracing::warn!(intent = %i.id, error = %e, "lookup by client order id failed; will retry");
-                retry(Duration::from_secs(1)).await?;
-                Ok(false)
-            }
-        }
-    }
-
-    /// Compare the broker's position with the tracked one; the broker wins.
-    /// `tracked`: atomik's position for `symbol`, read with the intent.
-    async fn reconcile(
-        &self,
-        account_id: &str,
-        symbol: &str,
-        tracked: Option<Decimal>,
-        broker: Decimal,
-    ) -> Result<(), StorageError> {
-        if let Some(tracked) = tracked
-            && tracked != broker
-        {
-            tracing::warn!(account = %account_id, symbol, %tracked, %broker, "tracked position differs from the broker's; using the broker's");
-            let note = format!(
-                "position for {symbol} differed: atomik tracked {tracked}, the broker reported {broker}; the broker's is used"
-            );
-            accounts::record_error(&self.db, account_id, &note, false, self.now()).await?;
-        }
-        if tracked != Some(broker) {
-            execution::set_position(
-                &self.db,
-                account_id,
-                symbol,
-                &broker.to_string(),
-                self.now(),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn apply_fill(
-        &self,
-        account_id: &str,
-        symbol: &str,
-        before: Decimal,
-        side: Side,
-        qty: Decimal,
-    ) -> Result<(), StorageError> {
-        let after = match side {
-            Side::Buy => before + qty,
-            Side::Sell => before - qty,
-        };
-        execution::set_position(&self.db, account_id, symbol, &after.to_string(), self.now()).await
-    }
-}
-
-fn side_key(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-/// The sizing decision for an intent on `position` in `instrument`.
-fn size(i: &Intent, position: Decimal, instrument: &Instrument) -> Result<Decision, String> {
-    let bad = |what: &str| format!("strategy misconfigured: {what}");
-    let action = match i.action.as_str() {
-        "BUY" => Action::Buy,
-        "SELL" => Action::Sell,
-        "EXIT" => Action::Exit,
-        other => return Err(format!("unknown action {other}")),
-    };
-    let intent = match &i.comment {
-        Some(c) => parse_comment(c).map_err(|e| e.to_string())?,
-        None => SignalIntent::Default,
-    };
-    let multiplier = match &i.multiplier {
-        Some(m) => Decimal::from_str(m).map_err(|_| bad("copy-group multiplier"))?,
-        None => Decimal::ONE,
-    };
-    let strategy_qty =
-        Decimal::from_str(&i.strategy.quantity).map_err(|_| bad("quantity"))? * multiplier;
-    let source = if i.strategy.quantity_from_alert {
-        QuantitySource::FromAlert {
-            cap: Decimal::from_str(&i.strategy.max_per_signal)
-                .map_err(|_| bad("max per signal"))?,
-        }
-    } else {
-        QuantitySource::Fixed
-    };
-    let alert_qty = i
-        .alert_quantity
-        .as_deref()
-        .and_then(|q| Decimal::from_str(q).ok());
-    let max_position = match &i.strategy.max_position {
-        Some(m) => Some(Decimal::from_str(m).map_err(|_| bad("max position"))?),
-        None => None,
-    };
-    Ok(sizing::decide(&Sizing {
-        action,
-        intent,
-        position,
-        quantity: sizing::order_quantity(strategy_qty, source, alert_qty),
-        max_position,
-        can_short: instrument.can_short,
-        step: instrument.quantity_step,
-    }))
 }

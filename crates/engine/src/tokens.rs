@@ -111,6 +111,11 @@ enum Renewal {
 }
 
 impl TokenService {
+    /// The broker adapters sessions are made for.
+    pub fn brokers(&self) -> &Brokers {
+        &self.brokers
+    }
+
     pub fn new(
         db: Db,
         vault: Vault,

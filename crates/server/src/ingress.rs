@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use atomik_domain::signal::{self, Intent, SignalError};
+use atomik_domain::signal::{self, SignalError};
 use atomik_domain::{Plan, SubscriptionStatus, effective_status, may_execute};
 use atomik_storage::signals::{self, Delivery, NewSignal, Recorded};
 use atomik_storage::webhooks::{self, Webhook};
@@ -99,14 +99,6 @@ fn payload_hash(json: &Value) -> String {
     hex::encode(Sha256::digest(v.to_string().as_bytes()))
 }
 
-fn comment_text(intent: Intent) -> Option<String> {
-    match intent {
-        Intent::Default => None,
-        Intent::Entry => Some("ENTRY".into()),
-        Intent::ExitPercent(n) => Some(format!("EXIT_{n}")),
-    }
-}
-
 struct Ctx<'a> {
     state: &'a AppState,
     hook: &'a Webhook,
@@ -145,10 +137,13 @@ pub async fn receive(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    // Parsed once: the secret, the redacted log copy and the signal all
+    // come from this value.
+    let parsed_body = serde_json::from_slice::<Value>(&body);
+    let json = parsed_body.as_ref().ok();
     let now = state.now_ms();
     // One round trip: the webhook, the secret check and the owner's plan.
-    let digest = secret_from(&uri, json.as_ref()).map(|s| state.webhook_key().digest(&s));
+    let digest = secret_from(&uri, json).map(|s| state.webhook_key().digest(&s));
     let view = match webhooks::for_ingress(state.db(), &token, digest.as_deref(), now).await {
         Ok(Some(v)) => v,
         Ok(None) => return ApiError::not_found("webhook").into_response(),
@@ -159,7 +154,7 @@ pub async fn receive(
         state: &state,
         hook,
         ip: ip.map(|i| i.to_string()),
-        payload: redacted(&body, json.as_ref()),
+        payload: redacted(&body, json),
         started,
     };
     if !view.secret_ok {
@@ -207,26 +202,28 @@ pub async fn receive(
         e.retry_after_secs = Some(1);
         return ctx.refuse(e).await;
     }
-    let parsed = match signal::parse(&body) {
+    // The body was parsed once, above; the signal is read from that value.
+    let json = match &parsed_body {
+        Ok(json) => json,
+        Err(e) => {
+            let err = SignalError::NotJson(e.to_string());
+            return ctx.refuse(ApiError::bad_request(err.to_string())).await;
+        }
+    };
+    let parsed = match signal::from_json(json) {
         Ok(s) => s,
         Err(err @ (SignalError::NotJson(_) | SignalError::NotObject)) => {
             return ctx.refuse(ApiError::bad_request(err.to_string())).await;
         }
         Err(err) => return ctx.refuse(ApiError::unprocessable(err.to_string())).await,
     };
-    let hash = payload_hash(json.as_ref().expect("parsed above"));
-    let comment = comment_text(parsed.intent);
-    let action = format!("{:?}", parsed.action).to_uppercase();
+    let hash = payload_hash(json);
+    let action = parsed.action.as_str();
     let new = NewSignal {
         webhook_id: &hook.id,
         user_id: &hook.user_id,
         payload_hash: &hash,
-        sender_id: parsed.id.as_deref(),
-        action: &action,
-        comment: comment.as_deref(),
-        quantity: parsed.quantity.map(|q| q.to_string()),
-        ticker: parsed.ticker.as_deref(),
-        price: parsed.price.map(|p| p.to_string()),
+        signal: &parsed,
     };
     let delivery = ctx.delivery(StatusCode::ACCEPTED, "accepted");
     let timestamp = crate::summary::format_rfc3339(now);

@@ -4,6 +4,8 @@
 //! modes — answers dropped after execution, a skewed clock, the request
 //! weight limit — on SQLite and PostgreSQL.
 
+use atomik_domain::lifecycle::IntentStatus;
+use atomik_domain::sizing::Side;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -157,8 +159,8 @@ on_both_databases!(
         let e = binance_app(t, test_config()).await;
         let t = trader(&e, "BTCUSDT.P", "0.01").await;
         let open = signal(&e, &t, json!({"action": "buy", "ticker": "BTCUSDT.P"})).await;
-        assert_eq!(open.status, "accepted", "{open:?}");
-        assert_eq!((open.instrument.as_deref(), open.side.as_deref(), open.quantity.as_deref()), (Some("BTCUSDT.P"), Some("buy"), Some("0.01")));
+        assert_eq!(open.status, IntentStatus::Accepted, "{open:?}");
+        assert_eq!((open.instrument.as_deref(), open.side.map(Side::as_str), open.quantity.as_deref()), (Some("BTCUSDT.P"), Some("buy"), Some("0.01")));
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].client_order_id, open.client_order_id);
@@ -168,7 +170,7 @@ on_both_databases!(
         assert!(logs.contains(&open.broker_order_id.clone().unwrap()) && logs.contains("BTCUSDT.P"), "{logs}");
         // The exit closes with a reduce-only order.
         let exit = signal(&e, &t, json!({"action": "exit"})).await;
-        assert_eq!((exit.status.as_str(), exit.side.as_deref(), exit.quantity.as_deref()), ("accepted", Some("sell"), Some("0.01")));
+        assert_eq!((exit.status.as_str(), exit.side.map(Side::as_str), exit.quantity.as_deref()), ("accepted", Some("sell"), Some("0.01")));
         assert!(e.sim.orders()[1].reduce_only);
         assert_eq!(e.sim.futures_position(SimConfig::DEMO_API_KEY, "BTCUSDT"), Decimal::ZERO);
     }
@@ -183,7 +185,7 @@ on_both_databases!(
         let short = signal(&e, &t, json!({"action": "sell", "id": "s1"})).await;
         assert_eq!((short.status.as_str(), short.reason.as_deref()), ("skipped", Some("this market cannot be shorted")));
         let buy = signal(&e, &t, json!({"action": "buy", "id": "b1"})).await;
-        assert_eq!(buy.status, "accepted", "{buy:?}");
+        assert_eq!(buy.status, IntentStatus::Accepted, "{buy:?}");
         let sent = e.sim.orders();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].quantity, d("0.0123"), "rounded down to the step");
@@ -226,7 +228,7 @@ on_both_databases!(
         let mut accepted = Vec::new();
         for s in &signals {
             let intents = settled(&e, s).await;
-            assert_eq!(intents[0].status, "accepted", "{:?}", intents[0]);
+            assert_eq!(intents[0].status, IntentStatus::Accepted, "{:?}", intents[0]);
             accepted.push(intents[0].client_order_id.clone());
         }
         e.sim.faults().clear();
@@ -249,7 +251,7 @@ on_both_databases!(
             e.sim.set_clock_skew_ms(skew);
             for k in 0..3 {
                 let i = signal(&e, &t, json!({"action": if k % 2 == 0 { "buy" } else { "sell" }, "id": format!("{n}-{k}")})).await;
-                assert_eq!(i.status, "accepted", "{i:?}");
+                assert_eq!(i.status, IntentStatus::Accepted, "{i:?}");
                 assert!(!i.reason.clone().unwrap_or_default().contains("1021"));
             }
         }
@@ -275,7 +277,7 @@ on_both_databases!(
         }
         for s in &signals {
             let i = settled(&e, s).await;
-            assert_eq!(i[0].status, "accepted", "{:?}", i[0]);
+            assert_eq!(i[0].status, IntentStatus::Accepted, "{:?}", i[0]);
         }
         assert_eq!(e.sim.orders().len(), 30);
         let limited: Vec<_> = e.sim.rejections().into_iter().filter(|(status, _)| *status == 429 || *status == 418).collect();
@@ -292,7 +294,7 @@ on_both_databases!(
         let t = trader(&e, "BTCUSDT.P", "0.01").await;
         e.sim.set_permissions(SimConfig::DEMO_API_KEY, false, false);
         let failed = signal(&e, &t, json!({"action": "buy"})).await;
-        assert_eq!(failed.status, "failed", "{failed:?}");
+        assert_eq!(failed.status, IntentStatus::Failed, "{failed:?}");
         assert!(failed.reason.as_deref().unwrap().contains("API Management"), "{failed:?}");
         assert!(e.sim.orders().is_empty());
         let accounts: Value = t.c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();

@@ -2,6 +2,8 @@
 //! SQLite and PostgreSQL: sizing on the account's own position, the kill
 //! switch, and exactly-once under broker faults.
 
+use atomik_domain::lifecycle::IntentStatus;
+use atomik_domain::sizing::Side;
 use std::time::{Duration, Instant};
 
 use atomik_storage::execution;
@@ -107,8 +109,8 @@ on_both_databases!(
         let t = trader(&e, "7").await;
         let open = signal(&e, &t, json!({"action": "BUY", "ticker": "MNQ1!"})).await;
         assert_eq!(open.len(), 1);
-        assert_eq!(open[0].status, "accepted", "{:?}", open[0]);
-        assert_eq!((open[0].instrument.as_deref(), open[0].side.as_deref(), open[0].quantity.as_deref()), (Some("MNQZ6"), Some("buy"), Some("7")));
+        assert_eq!(open[0].status, IntentStatus::Accepted, "{:?}", open[0]);
+        assert_eq!((open[0].instrument.as_deref(), open[0].side.map(Side::as_str), open[0].quantity.as_deref()), (Some("MNQZ6"), Some("buy"), Some("7")));
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].cl_ord_id, open[0].client_order_id, "the order carries the intent's client order id");
@@ -118,7 +120,7 @@ on_both_databases!(
         assert_eq!(half[0].quantity.as_deref(), Some("4"));
         assert_eq!(position(&e), 3);
         let exit = signal(&e, &t, json!({"action": "EXIT"})).await;
-        assert_eq!((exit[0].side.as_deref(), exit[0].quantity.as_deref()), (Some("sell"), Some("3")));
+        assert_eq!((exit[0].side.map(Side::as_str), exit[0].quantity.as_deref()), (Some("sell"), Some("3")));
         assert_eq!(position(&e), 0);
         let flat = signal(&e, &t, json!({"action": "EXIT", "id": "again"})).await;
         assert_eq!((flat[0].status.as_str(), flat[0].reason.as_deref()), ("skipped", Some("no position to exit")));
@@ -132,11 +134,11 @@ on_both_databases!(
         };
         ks(true).await;
         let killed = signal(&e, &t, json!({"action": "BUY", "id": "k1"})).await;
-        assert_eq!(killed[0].status, "skipped");
-        assert!(killed[0].reason.as_deref().unwrap().starts_with("kill switch engaged"));
+        assert_eq!(killed[0].status, IntentStatus::Skipped);
+        assert!(killed[0].reason.as_deref().unwrap().contains("kill switch is engaged"), "{:?}", killed[0]);
         ks(false).await;
         let resumed = signal(&e, &t, json!({"action": "BUY", "id": "k2"})).await;
-        assert_eq!(resumed[0].status, "accepted");
+        assert_eq!(resumed[0].status, IntentStatus::Accepted);
         assert_eq!(e.sim.orders().len(), 4, "open, half, exit, resumed");
     }
 );
@@ -158,7 +160,7 @@ on_both_databases!(
         let mut client_ids = Vec::new();
         for n in 0..24 {
             let intents = signal(&e, &t, json!({"action": "BUY", "id": format!("s{n}")})).await;
-            assert_eq!(intents[0].status, "accepted", "{:?}", intents[0]);
+            assert_eq!(intents[0].status, IntentStatus::Accepted, "{:?}", intents[0]);
             client_ids.push(intents[0].client_order_id.clone());
         }
         let ledger = e.sim.orders();
@@ -187,7 +189,7 @@ on_both_databases!(
             .unwrap();
         e.app.executor.run_once().await.unwrap();
         let after = execution::intents_of_signal(&e.app.db, &first_signal(&e).await).await.unwrap();
-        assert_eq!(after[0].status, "accepted");
+        assert_eq!(after[0].status, IntentStatus::Accepted);
         assert!(after[0].broker_order_id.is_some(), "found at the broker");
         assert_eq!(e.sim.orders().len(), 1, "no resend");
         // Crash before the order left: the broker has no such client order id.
@@ -199,7 +201,7 @@ on_both_databases!(
             e.app.executor.run_once().await.unwrap();
         }
         let after = execution::intents_of_signal(&e.app.db, &first_signal(&e).await).await.unwrap();
-        assert_eq!(after[0].status, "accepted");
+        assert_eq!(after[0].status, IntentStatus::Accepted);
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 2);
         assert_eq!(ledger.iter().filter(|o| o.cl_ord_id == "atk-never-sent").count(), 1, "sent exactly once");
@@ -302,7 +304,7 @@ on_both_databases!(
         };
         let buys = signal(&e, &trader, json!({"action": "BUY"})).await;
         assert_eq!(buys.len(), 21);
-        assert!(buys.iter().all(|i| i.status == "accepted"), "{buys:?}");
+        assert!(buys.iter().all(|i| i.status == IntentStatus::Accepted), "{buys:?}");
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 21);
         assert_eq!(ledger[0].account_id, 6000, "the leader's order reaches the broker first");
@@ -310,7 +312,7 @@ on_both_databases!(
         assert!(ledger.iter().filter(|o| o.account_id > 6001).all(|o| o.qty == 2));
         // EXIT_50 on each account's own position: 2 → 1, 4 → 2.
         let exits = signal(&e, &trader, json!({"action": "SELL", "comment": "EXIT_50"})).await;
-        assert!(exits.iter().all(|i| i.status == "accepted"));
+        assert!(exits.iter().all(|i| i.status == IntentStatus::Accepted));
         let net = |id: i64| e.sim.positions(id).iter().map(|p| p.net_pos).sum::<i64>();
         assert_eq!((net(6000), net(6001), net(6002), net(6020)), (1, 2, 1, 1));
     }
@@ -469,10 +471,16 @@ on_both_databases!(
     /// every one is logged with its reason.
     async fn business_rejections_are_never_5xx(t) {
         let e = atomik_testkit::tradovate_app_configured(t, "exec-secret", Duration::from_secs(5), 3, fast_config()).await;
-        // Account 0 trades an unknown product; account 1 is capped at 1
-        // contract; account 2 gets paused.
-        let strategies = [("ZZZ", None), ("MNQ1!", Some("1")), ("MNQ1!", None)];
+        // Account 0 trades a product the broker stopped knowing after the
+        // strategy was saved (saving refuses an unknown one); account 1 is
+        // capped at 1 contract; account 2 gets paused.
+        let strategies = [("MNQ1!", None), ("MNQ1!", Some("1")), ("MNQ1!", None)];
         let (trader, ids) = desk(&e, 3, &strategies).await;
+        sqlx::query("UPDATE strategies SET instrument = 'ZZZ' WHERE broker_account_id = $1")
+            .bind(&ids[0])
+            .execute(e.app.db.pool())
+            .await
+            .unwrap();
         let res = trader
             .c
             .post(e.app.url(&format!("/api/v1/broker-accounts/{}/pause", ids[2])))
@@ -540,7 +548,7 @@ on_both_databases!(
         assert_eq!(post(e.app.url("/api/v1/strategies"), good).await.status(), 201);
         let intents = signal(&e, &t, json!({"action": "BUY"})).await;
         assert_eq!(intents.len(), 1);
-        assert_eq!(intents[0].status, "skipped");
+        assert_eq!(intents[0].status, IntentStatus::Skipped);
         assert!(intents[0].reason.as_deref().unwrap().starts_with("outside the strategy's trading hours"));
         assert!(e.sim.orders().is_empty());
     }
@@ -572,7 +580,7 @@ on_both_databases!(
         sqlx::query("UPDATE users SET is_admin = 1").execute(e.app.db.pool()).await.unwrap();
         assert_eq!(post(e.app.url("/api/v1/admin/kill-switch"), json!({"engaged": true})).await.status(), 204);
         let killed = signal(&e, &trader, json!({"action": "BUY", "id": "g1"})).await;
-        assert!(killed.iter().all(|i| i.status == "skipped" && i.reason.as_deref().unwrap().contains("(global)")));
+        assert!(killed.iter().all(|i| i.status == IntentStatus::Skipped && i.reason.as_deref().unwrap().contains("global kill switch")));
         assert_eq!(post(e.app.url("/api/v1/admin/kill-switch"), json!({"engaged": false})).await.status(), 204);
         // atomik believes the leader is 5 long; the broker says flat.
         let symbol = "MNQZ6";
@@ -603,14 +611,14 @@ on_both_databases!(
             "max_order_quantity": "3", "daily_order_cap": 2})).await;
         assert_eq!(res.status(), 201);
         let too_big = signal(&e, &t, json!({"action": "BUY", "quantity": 5, "id": "q1"})).await;
-        assert_eq!(too_big[0].status, "skipped");
+        assert_eq!(too_big[0].status, IntentStatus::Skipped);
         assert!(too_big[0].reason.as_deref().unwrap().contains("exceeds the strategy's max order quantity 3"));
         for n in 0..2 {
             let ok = signal(&e, &t, json!({"action": "BUY", "quantity": 2, "id": format!("ok{n}")})).await;
-            assert_eq!(ok[0].status, "accepted");
+            assert_eq!(ok[0].status, IntentStatus::Accepted);
         }
         let capped = signal(&e, &t, json!({"action": "BUY", "quantity": 1, "id": "q3"})).await;
-        assert_eq!(capped[0].status, "skipped");
+        assert_eq!(capped[0].status, IntentStatus::Skipped);
         assert!(capped[0].reason.as_deref().unwrap().contains("daily order cap (2)"));
         assert_eq!(e.sim.orders().len(), 2);
     }
@@ -641,9 +649,9 @@ on_both_databases!(
         let deadline = Instant::now() + Duration::from_secs(3);
         let slow = loop {
             let intents = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
-            let done: Vec<_> = intents.iter().filter(|i| i.status == "accepted").collect();
+            let done: Vec<_> = intents.iter().filter(|i| i.status == IntentStatus::Accepted).collect();
             if done.len() == 1 {
-                break intents.iter().find(|i| i.status != "accepted").unwrap().account_id.clone();
+                break intents.iter().find(|i| i.status != IntentStatus::Accepted).unwrap().account_id.clone();
             }
             assert!(Instant::now() < deadline, "{intents:?}");
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -653,7 +661,7 @@ on_both_databases!(
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             let intents = execution::intents_of_signal(&e.app.db, &second).await.unwrap();
-            if intents.iter().any(|i| i.account_id == fast && i.status == "accepted") {
+            if intents.iter().any(|i| i.account_id == fast && i.status == IntentStatus::Accepted) {
                 break;
             }
             assert!(Instant::now() < deadline, "the fast account waited: {intents:?}");
@@ -661,7 +669,7 @@ on_both_databases!(
         }
         let first_now = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
         let slow_first = first_now.iter().find(|i| i.account_id == slow).unwrap();
-        assert_eq!(slow_first.status, "sending", "the slow account's order is still in flight");
+        assert_eq!(slow_first.status, IntentStatus::Sending, "the slow account's order is still in flight");
         wait_until_settled(&e).await;
         assert_eq!(e.sim.orders().len(), 4);
     }
@@ -695,7 +703,7 @@ on_both_databases!(
             loop {
                 let intents = execution::intents_of_signal(&e.app.db, id).await.unwrap();
                 assert_eq!(intents.len(), 1);
-                if intents[0].status == "accepted" {
+                if intents[0].status == IntentStatus::Accepted {
                     break;
                 }
                 assert!(

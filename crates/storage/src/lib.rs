@@ -12,6 +12,7 @@ pub mod copy_groups;
 mod db;
 mod error;
 pub mod execution;
+pub mod intents;
 mod lite;
 pub mod oauth_flows;
 pub mod plans;

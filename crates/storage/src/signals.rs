@@ -2,6 +2,8 @@
 //! one transaction, after the duplicate checks, serialized per webhook so
 //! that concurrent identical deliveries race safely (exactly one accepted).
 
+use atomik_domain::signal::Signal;
+
 use crate::sql::{Arg, Inserts, Scalar, Tx, args};
 use crate::{Backend, Db, Result, new_id};
 
@@ -10,13 +12,8 @@ pub struct NewSignal<'a> {
     pub user_id: &'a str,
     /// SHA-256 of the normalized payload (sorted keys, secret removed).
     pub payload_hash: &'a str,
-    /// The sender's `id` field, if any.
-    pub sender_id: Option<&'a str>,
-    pub action: &'a str,
-    pub comment: Option<&'a str>,
-    pub quantity: Option<String>,
-    pub ticker: Option<&'a str>,
-    pub price: Option<String>,
+    /// The signal as ingress parsed it (once).
+    pub signal: &'a Signal,
 }
 
 /// One delivery attempt, as the Logs tab shows it.
@@ -79,16 +76,19 @@ struct OwnedSignal {
 
 impl From<NewSignal<'_>> for OwnedSignal {
     fn from(s: NewSignal<'_>) -> Self {
+        // The one mapping of a signal to its columns (read back by
+        // `execution::Intent`'s row mapping).
+        let signal = s.signal;
         OwnedSignal {
             webhook_id: s.webhook_id.to_string(),
             user_id: s.user_id.to_string(),
             payload_hash: s.payload_hash.to_string(),
-            sender_id: s.sender_id.map(String::from),
-            action: s.action.to_string(),
-            comment: s.comment.map(String::from),
-            quantity: s.quantity,
-            ticker: s.ticker.map(String::from),
-            price: s.price,
+            sender_id: signal.id.clone(),
+            action: signal.action.as_str().to_string(),
+            comment: signal.intent.comment(),
+            quantity: signal.quantity.map(|q| q.to_string()),
+            ticker: signal.ticker.clone(),
+            price: signal.price.map(|p| p.to_string()),
         }
     }
 }
@@ -169,7 +169,7 @@ async fn record_in(
         Some(Scalar(original_signal_id)) => Recorded::Duplicate { original_signal_id },
         None => {
             let id = new_id();
-            let intents = crate::execution::plan_intents(tx, &signal.webhook_id, &id, now).await?;
+            let intents = crate::intents::plan_intents(tx, &signal.webhook_id, &id, now).await?;
             inserts.row(
                 "signals (id, webhook_id, user_id, payload_hash, sender_id, action, comment, quantity, \
                  ticker, price, received_at)",
@@ -188,7 +188,7 @@ async fn record_in(
                 ],
             );
             for intent in &intents {
-                inserts.row(crate::execution::NewIntent::COLUMNS, intent.row());
+                inserts.row(crate::intents::NewIntent::COLUMNS, intent.row());
             }
             Recorded::Accepted {
                 signal_id: id,

@@ -568,6 +568,7 @@ impl Broker for Binance {
             broker_id: Some(symbol),
             quantity_step: rules.market_step(),
             can_short: market == Market::Futures,
+            max_order_quantity: rules.market_max(),
         })
     }
 

@@ -113,6 +113,12 @@ impl SymbolRules {
         if step.is_zero() { Decimal::ONE } else { step }
     }
 
+    /// The largest market order the venue accepts (`None`: no maximum).
+    pub fn market_max(&self) -> Option<Decimal> {
+        let max = self.lot_for(true).max;
+        (!max.is_zero()).then_some(max)
+    }
+
     /// Round `wanted` down to the step and check it against the lot and
     /// notional rules at `price`. Returns the quantity to send.
     pub fn prepare(

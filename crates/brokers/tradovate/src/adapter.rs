@@ -393,6 +393,7 @@ impl Tradovate {
                 broker_id: Some(c.id.to_string()),
                 quantity_step: Decimal::ONE,
                 can_short: true,
+                max_order_quantity: None,
             });
         }
         let root = continuous_root(&symbol).unwrap_or(&symbol).to_string();
@@ -421,6 +422,7 @@ impl Tradovate {
             broker_id: Some(c.id.to_string()),
             quantity_step: Decimal::ONE,
             can_short: true,
+            max_order_quantity: None,
         })
     }
 

@@ -192,6 +192,7 @@ async fn connection_orders_positions_and_lookup() {
                     broker_id: None,
                     quantity_step: Decimal::ONE,
                     can_short: true,
+                    max_order_quantity: None,
                 },
                 side: Side::Buy,
                 quantity: Decimal::ONE,

@@ -122,6 +122,7 @@ pub async fn add_follower(
             )));
         }
     }
+    follower_can_trade(&state, &user.user.id, &id, &b.account_id).await?;
     copy_groups::add_follower(
         state.db(),
         &user.user.id,
@@ -131,4 +132,38 @@ pub async fn add_follower(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A follower's broker must be able to trade what the leader's active
+/// strategies trade: checked with the follower's broker now, not when the
+/// first signal fails on it.
+async fn follower_can_trade(
+    state: &AppState,
+    user_id: &str,
+    group_id: &str,
+    follower: &str,
+) -> Result<(), ApiError> {
+    let groups = copy_groups::list(state.db(), user_id).await?;
+    let group = groups
+        .iter()
+        .find(|g| g.id == group_id)
+        .ok_or_else(|| ApiError::not_found("copy group"))?;
+    let strategies = atomik_storage::execution::strategies(state.db(), user_id).await?;
+    let leader_trades = strategies
+        .iter()
+        .filter(|s| s.active && s.broker_account_id == group.leader_account_id);
+    for strategy in leader_trades {
+        if let Err(e) =
+            crate::api::strategies::check_instrument(state, user_id, follower, &strategy.instrument)
+                .await
+        {
+            let mut e = e;
+            e.message = format!(
+                "This follower cannot copy the leader's strategy {} ({}): {}",
+                strategy.name, strategy.instrument, e.message
+            );
+            return Err(e);
+        }
+    }
+    Ok(())
 }

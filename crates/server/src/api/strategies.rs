@@ -7,6 +7,10 @@ use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use atomik_broker::{BrokerError, BrokerKind, Instrument};
+use atomik_domain::risk::{RawRules, StrategyRules};
+use atomik_domain::sizing::QuantitySource;
+use atomik_storage::broker_accounts::{self, AccountStatus};
 use atomik_storage::execution::{self, NewStrategy, Strategy};
 
 use crate::AppState;
@@ -28,33 +32,42 @@ pub struct StrategyView {
     pub max_position: Option<String>,
     /// `HH:MM-HH:MM` UTC; signals outside are skipped.
     pub trading_hours: Option<String>,
-    /// Largest single order; larger orders are refused.
+    /// Largest single order that opens or adds; larger ones are refused.
+    /// Unset: the market's default (100 contracts or shares; the venue's
+    /// own maximum on crypto).
     pub max_order_quantity: Option<String>,
     /// Orders per UTC day on the account.
     pub daily_order_cap: Option<i64>,
+    /// A signal not sent within this many seconds is skipped, not sent late.
+    pub max_signal_age_secs: i64,
     pub active: bool,
 }
 
 impl From<Strategy> for StrategyView {
     fn from(s: Strategy) -> Self {
+        let r = &s.rules;
+        let text = |d: Option<Decimal>| d.map(|d| d.to_string());
         StrategyView {
-            quantity_source: if s.quantity_from_alert {
-                "alert"
-            } else {
-                "fixed"
+            quantity_source: match r.quantity_source {
+                QuantitySource::FromAlert { .. } => "alert",
+                QuantitySource::Fixed => "fixed",
             }
             .into(),
+            quantity: r.quantity.to_string(),
+            max_per_signal: r
+                .max_per_signal()
+                .unwrap_or(Decimal::from(atomik_domain::sizing::DEFAULT_MAX_PER_SIGNAL))
+                .to_string(),
+            max_position: text(r.max_position),
+            trading_hours: r.trading_hours.map(|h| h.stored()),
+            max_order_quantity: text(r.max_order_quantity),
+            daily_order_cap: r.daily_order_cap,
+            max_signal_age_secs: r.max_signal_age_ms() / 1000,
             id: s.id,
             name: s.name,
             webhook_id: s.webhook_id,
             broker_account_id: s.broker_account_id,
             instrument: s.instrument,
-            quantity: s.quantity,
-            max_per_signal: s.max_per_signal,
-            max_position: s.max_position,
-            trading_hours: s.trading_hours,
-            max_order_quantity: s.max_order_quantity,
-            daily_order_cap: s.daily_order_cap,
             active: s.active,
         }
     }
@@ -79,18 +92,15 @@ pub struct CreateStrategy {
     pub max_order_quantity: Option<String>,
     #[serde(default)]
     pub daily_order_cap: Option<i64>,
+    /// Seconds; default 60.
+    #[serde(default)]
+    pub max_signal_age_secs: Option<i64>,
 }
 
-fn positive(field: &str, value: &str) -> Result<String, ApiError> {
-    match value.trim().parse::<Decimal>() {
-        Ok(d) if d > Decimal::ZERO => Ok(d.normalize().to_string()),
-        _ => Err(ApiError::unprocessable(format!(
-            "{field} must be a positive number, got {value:?}"
-        ))),
-    }
-}
-
-/// Validate and store a strategy (shared with the dashboard form).
+/// Validate and store a strategy (shared with the dashboard form): the
+/// rules are parsed once, here, and the instrument is resolved with the
+/// account's broker — an unknown instrument or an order size beyond the
+/// market's max is refused now, not when a signal comes.
 pub async fn create_strategy(
     state: &AppState,
     user_id: &str,
@@ -108,52 +118,21 @@ pub async fn create_strategy(
             "Instrument must be 1–64 characters, e.g. MNQ or MNQ1!.",
         ));
     }
-    let quantity = positive("quantity", &b.quantity)?;
-    let from_alert = match b.quantity_source.as_deref().unwrap_or("fixed") {
-        "fixed" => false,
-        "alert" => true,
-        other => {
-            return Err(ApiError::unprocessable(format!(
-                "quantity_source must be fixed or alert, got {other:?}"
-            )));
-        }
-    };
-    let cap = positive(
-        "max_per_signal",
-        b.max_per_signal.as_deref().unwrap_or("50"),
-    )?;
-    let max_position = match b.max_position.as_deref().filter(|m| !m.trim().is_empty()) {
-        Some(m) => Some(positive("max_position", m)?),
-        None => None,
-    };
-    let trading_hours = match b
-        .trading_hours
-        .as_deref()
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-    {
-        Some(h) => Some(
-            atomik_domain::hours::TradingHours::parse(h)
-                .map_err(ApiError::unprocessable)?
-                .to_string()
-                .trim_end_matches(" UTC")
-                .to_string(),
-        ),
-        None => None,
-    };
-    let max_order_quantity = match b
-        .max_order_quantity
-        .as_deref()
-        .filter(|m| !m.trim().is_empty())
-    {
-        Some(m) => Some(positive("max_order_quantity", m)?),
-        None => None,
-    };
-    if b.daily_order_cap.is_some_and(|c| c < 1) {
-        return Err(ApiError::unprocessable(
-            "daily_order_cap must be at least 1.",
-        ));
-    }
+    let rules = StrategyRules::parse(&RawRules {
+        quantity: &b.quantity,
+        quantity_source: b.quantity_source.as_deref(),
+        max_per_signal: b.max_per_signal.as_deref(),
+        max_position: b.max_position.as_deref(),
+        trading_hours: b.trading_hours.as_deref(),
+        max_order_quantity: b.max_order_quantity.as_deref(),
+        daily_order_cap: b.daily_order_cap,
+        max_signal_age_secs: b.max_signal_age_secs,
+    })
+    .map_err(|e| ApiError::unprocessable(e.0))?;
+    let market = check_instrument(state, user_id, &b.broker_account_id, &instrument).await?;
+    rules
+        .check_market(&market.market_rules(), &market.symbol)
+        .map_err(|e| ApiError::unprocessable(e.0))?;
     Ok(execution::create_strategy(
         state.db(),
         NewStrategy {
@@ -162,17 +141,62 @@ pub async fn create_strategy(
             broker_account_id: &b.broker_account_id,
             name,
             instrument: &instrument,
-            quantity: &quantity,
-            quantity_from_alert: from_alert,
-            max_per_signal: &cap,
-            max_position: max_position.as_deref(),
-            trading_hours: trading_hours.as_deref(),
-            max_order_quantity: max_order_quantity.as_deref(),
-            daily_order_cap: b.daily_order_cap,
+            rules: &rules,
         },
         state.now_ms(),
     )
     .await?)
+}
+
+/// Resolve `instrument` with the broker of the user's account `account_id`.
+pub(crate) async fn check_instrument(
+    state: &AppState,
+    user_id: &str,
+    account_id: &str,
+    instrument: &str,
+) -> Result<Instrument, ApiError> {
+    let choose =
+        || ApiError::unprocessable("choose one of your webhooks and one of your broker accounts");
+    let account = broker_accounts::find(state.db(), user_id, account_id)
+        .await?
+        .ok_or_else(choose)?;
+    if account.status != AccountStatus::Connected {
+        return Err(ApiError::unprocessable(format!(
+            "{} is disconnected: reconnect it before adding a strategy to it.",
+            account.display_name
+        )));
+    }
+    let label = BrokerKind::parse(&account.broker).map_or("the broker", |k| k.label());
+    let Some(broker) = state
+        .brokers()
+        .for_keys(&account.broker, &account.environment)
+    else {
+        return Err(ApiError::unprocessable(format!(
+            "{label} {} is not configured on this server, so the instrument cannot be checked: ask the operator.",
+            account.environment
+        )));
+    };
+    let unavailable = |e: String| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "broker_unavailable",
+            format!(
+                "Could not check {instrument} with {label} ({e}); nothing was saved: try again."
+            ),
+        )
+    };
+    let session = state
+        .tokens()
+        .session_for(&account.id)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    match broker.resolve_instrument(&session, instrument).await {
+        Ok(found) => Ok(found),
+        Err(BrokerError::Rejected { reason, .. }) => Err(ApiError::unprocessable(format!(
+            "{label} does not know the instrument {instrument}: {reason}. Check the symbol (e.g. MNQ or MNQ1! on Tradovate, BTCUSDT or BTCUSDT.P on Binance)."
+        ))),
+        Err(e) => Err(unavailable(e.to_string())),
+    }
 }
 
 /// The caller's strategies.

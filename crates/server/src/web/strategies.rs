@@ -101,12 +101,14 @@ async fn page(
                         .map(|w| name_of(&hook_names, w))
                         .unwrap_or_else(|| "—".into()),
                     account: name_of(&account_names, &s.broker_account_id),
-                    quantity: if s.quantity_from_alert {
-                        format!("from alert (≤ {})", s.max_per_signal)
-                    } else {
-                        s.quantity.clone()
+                    quantity: match s.rules.max_per_signal() {
+                        Some(cap) => format!("from alert (≤ {cap})"),
+                        None => s.rules.quantity.to_string(),
                     },
-                    max_position: s.max_position.clone().unwrap_or_else(|| "—".into()),
+                    max_position: s
+                        .rules
+                        .max_position
+                        .map_or_else(|| "—".into(), |m| m.to_string()),
                     id: s.id,
                     name: s.name,
                     instrument: s.instrument,
@@ -185,6 +187,7 @@ pub async fn create(
         trading_hours: f.trading_hours,
         max_order_quantity: f.max_order_quantity,
         daily_order_cap,
+        max_signal_age_secs: None,
     };
     match create_strategy(&state, &user.user.id, body).await {
         Ok(s) => {

@@ -319,11 +319,13 @@ pub async fn logs(
             list.into_iter()
                 .map(|i| {
                     let order = match (&i.side, &i.quantity, &i.instrument) {
-                        (Some(side), Some(q), Some(sym)) => format!(" {side} {q} {sym}"),
+                        (Some(side), Some(q), Some(sym)) => {
+                            format!(" {} {q} {sym}", side.as_str())
+                        }
                         _ => String::new(),
                     };
                     format!(
-                        "{}: {}{order}{}{}{} · client order id {}",
+                        "{}: {}{order}{}{}{}{} · client order id {}",
                         names
                             .get(&i.account_id)
                             .cloned()
@@ -335,6 +337,9 @@ pub async fn logs(
                         i.reason.map(|r| format!(" · {r}")).unwrap_or_default(),
                         i.latency_us
                             .map(|l| format!(" · {:.1} ms", l as f64 / 1000.0))
+                            .unwrap_or_default(),
+                        i.delay_ms
+                            .map(|d| format!(" · sent {d} ms after the signal"))
                             .unwrap_or_default(),
                         i.client_order_id
                     )
