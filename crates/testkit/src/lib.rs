@@ -5,6 +5,10 @@
 //!   so tests run in parallel. [`on_both_databases!`] runs one test body on each.
 //! - [`spawn_app`]: the real server on a loopback port.
 //! - [`Browser`]-less HTTP helpers: a cookie-keeping client and form tokens.
+//! - [`Fixture`]: sign up, connect broker accounts, webhooks, strategies.
+
+pub mod fixture;
+pub use fixture::{Connected, Fixture};
 
 use std::net::SocketAddr;
 
@@ -335,46 +339,6 @@ impl Hook {
     /// The signal URL with the secret in the query.
     pub fn signal_url(&self) -> String {
         format!("{}?secret={}", self.url, self.secret)
-    }
-}
-
-/// Create a webhook and an active strategy on it trading `quantity` of
-/// `instrument` on `account_id`, through the API (asserting each answer).
-pub async fn webhook_with_strategy(
-    client: &reqwest::Client,
-    app: &TestApp,
-    csrf: &str,
-    account_id: &str,
-    instrument: &str,
-    quantity: &str,
-) -> Hook {
-    let hook: serde_json::Value = client
-        .post(app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", csrf)
-        .json(&serde_json::json!({"name": format!("{instrument} signals")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = hook["webhook"]["id"]
-        .as_str()
-        .expect("webhook id")
-        .to_string();
-    let res = client
-        .post(app.url("/api/v1/strategies"))
-        .header("x-csrf-token", csrf)
-        .json(&serde_json::json!({"webhook_id": id, "broker_account_id": account_id,
-            "name": format!("{instrument} strategy"), "instrument": instrument, "quantity": quantity}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    Hook {
-        url: app.url(hook["webhook"]["url_path"].as_str().expect("url path")),
-        secret: hook["secret"].as_str().expect("secret").to_string(),
-        id,
     }
 }
 
