@@ -1,20 +1,15 @@
 //! `atomik`: the trade-automation server and its operator commands.
 
-mod config;
-mod instance;
 mod users_cli;
-mod vault;
-mod wiring;
-
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use atomik_storage::{Db, DbConfig, sessions};
-use config::{GlobalArgs, LogFormat, ServeArgs, Settings};
+use atomik::config::{GlobalArgs, LogFormat, ServeArgs, Settings};
+use atomik::{vault, wiring};
+use atomik_storage::{Db, DbConfig};
 
 #[derive(Parser)]
 #[command(
@@ -155,43 +150,27 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
-    let runtime = wiring::build(&settings, db.clone()).await?;
+    let built = wiring::build(&settings, db.clone()).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let refresher = tokio::spawn(runtime.tokens.clone().run(stop_rx.clone()));
-    let executor = tokio::spawn(runtime.executor.clone().run(stop_rx));
-    tokio::spawn(purge_sessions(db.clone()));
+    let background = built.runtime.spawn_background(stop_rx);
     tracing::info!(address = %settings.listen, "atomik is serving the dashboard at http://{}", settings.listen);
-    atomik_server::serve(listener, runtime.state, shutdown_signal()).await?;
+    atomik_server::serve(listener, built.runtime.state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
-    let _ = refresher.await;
-    let _ = executor.await;
-    if let Some(sim) = runtime.tradovate_sim {
+    for task in background {
+        let _ = task.await;
+    }
+    if let Some(sim) = built.tradovate_sim {
         sim.shutdown().await;
     }
-    if let Some(sim) = runtime.binance_sim {
+    if let Some(sim) = built.binance_sim {
         sim.shutdown().await;
     }
     tracing::info!("shut down cleanly");
     db.close().await;
     Ok(())
-}
-
-/// Background service: drop expired sessions every ten minutes.
-async fn purge_sessions(db: Db) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        if let Err(err) = sessions::purge_expired(&db, now).await {
-            tracing::warn!(error = %err, "could not purge expired sessions");
-        }
-    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C: in-flight requests then finish.

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atomik_broker::{BrokerKind, Clock, Environment, SystemClock};
-use atomik_engine::{Brokers, RefreshConfig, TokenService};
+use atomik_engine::{Brokers, ExecConfig, RefreshConfig};
 use atomik_secrets::Secret;
-use atomik_server::{AppState, Services};
 use atomik_storage::Db;
 use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
 
+use crate::assemble::{Parts, Runtime, assemble};
 use crate::config::Settings;
 
 /// Tradovate's production endpoints (BROKERS.md §5).
@@ -19,12 +19,12 @@ const TRADOVATE_LIVE_REST: &str = "https://live.tradovateapi.com/v1";
 const TRADOVATE_AUTHORIZE: &str = "https://trader.tradovate.com/oauth";
 const TRADOVATE_TOKEN: &str = "https://live.tradovateapi.com/auth/oauthtoken";
 
-pub struct Runtime {
+/// A configured instance: the assembled runtime and the in-process
+/// simulators it may have started.
+pub struct Built {
+    pub runtime: Runtime,
     /// Held while the process runs: its lock keeps the instance id its own.
-    _instance: crate::instance::Instance,
-    pub state: AppState,
-    pub tokens: TokenService,
-    pub executor: atomik_engine::Executor,
+    pub instance: crate::instance::Instance,
     /// The in-process Tradovate simulator serving the Demo environment.
     pub tradovate_sim: Option<sim::SimHandle>,
     /// The in-process Binance simulator serving the Testnet environment.
@@ -53,7 +53,9 @@ fn register_tradovate(
     );
 }
 
-pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
+/// The broker adapters (and simulators) `settings` ask for, assembled with
+/// the system clock through [`crate::assemble()`].
+pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Built> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let vault = crate::vault::open(settings, &db).await?;
     let mut brokers = Brokers::new();
@@ -130,37 +132,26 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
         }
     }
     let binance_sim = register_binance(&mut brokers, settings, clock.clone()).await?;
-    let refresh = RefreshConfig::default();
-    let tokens = TokenService::new(db.clone(), vault.clone(), brokers.clone(), clock, refresh);
-    let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault).await?;
+    // Claimed before anything runs: a second process on this data
+    // directory stops here.
     let instance = crate::instance::claim(&settings.data_dir)?;
-    tracing::info!(instance = %instance.id, "this instance's execution leases are held as {}", instance.id);
-    let executor = atomik_engine::Executor::new(
-        db.clone(),
-        brokers.clone(),
-        tokens.clone(),
-        Arc::new(SystemClock),
-        atomik_engine::ExecConfig {
+    tracing::info!(instance = %instance.id, "execution leases are held as this instance's id");
+    let runtime = assemble(Parts {
+        db,
+        vault,
+        brokers,
+        clock,
+        server: settings.server.clone(),
+        executor: ExecConfig {
             instance_id: Some(instance.id.clone()),
             ..Default::default()
         },
-    );
-    let state = AppState::new(
-        db,
-        settings.server.clone(),
-        Services {
-            vault,
-            brokers,
-            tokens: tokens.clone(),
-            webhook_key,
-            executor: executor.clone(),
-        },
-    );
-    Ok(Runtime {
-        state,
-        tokens,
-        executor,
-        _instance: instance,
+        refresh: RefreshConfig::default(),
+    })
+    .await?;
+    Ok(Built {
+        runtime,
+        instance,
         tradovate_sim,
         binance_sim,
     })

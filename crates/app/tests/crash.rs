@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atomik_testkit::{csrf_in, press_authorize};
+use atomik_testkit::Fixture;
+use atomik_testkit::fixture::PASSWORD;
 use common::{BIN, Server, free_port};
 use serde_json::{Value, json};
 
@@ -54,6 +55,18 @@ async fn sigkill_while_signals_flow_on_postgres() {
     .unwrap();
 }
 
+/// Wait until the sender holds `n` acknowledged signals.
+async fn until_acked(acked: &Mutex<Vec<String>>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "the server stopped acknowledging signals"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn soak(dir: tempfile::TempDir, database_url: String) {
     let (sim_port, port) = (free_port(), free_port());
     let callback = format!("http://127.0.0.1:{port}/broker-accounts/oauth/tradovate/callback");
@@ -88,88 +101,13 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
     let mut server = Server::start_on(dir.path(), port, &args);
 
     // Sign up, connect the demo account through the simulator, webhook, strategy.
-    let c = atomik_testkit::client();
-    let page = c
-        .get(server.url("/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf", csrf_in(&page)),
-        ("email", "soak@example.com".into()),
-        ("password", "correct horse battery".into()),
-    ];
-    assert_eq!(
-        c.post(server.url("/signup"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
-    let page = c
-        .get(server.url("/broker-accounts/connect?broker=tradovate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = c
-        .post(server.url("/broker-accounts/connect/tradovate"))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
-        .send()
-        .await
-        .unwrap();
-    let back = press_authorize(res.headers()["location"].to_str().unwrap(), &sim_url).await;
-    assert_eq!(c.get(&back).send().await.unwrap().status(), 200);
-    let csrf = csrf_in(
-        &c.get(server.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    let accounts: Value = c
-        .get(server.url("/api/v1/broker-accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hook: Value = c
-        .post(server.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "soak"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = c
-        .post(server.url("/api/v1/strategies"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": accounts[0]["id"], "name": "soak",
-                      "instrument": "MNQ1!", "quantity": "1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let fx = Fixture::signup_at(&server.url(""), "soak@example.com", PASSWORD).await;
+    let account = fx.tradovate_account(&sim_url).await.id;
+    let hook = fx.webhook("soak").await;
+    fx.strategy(&hook, &account, "MNQ1!", "1").await;
 
     // A sender posts signals all along, keeping the acknowledged ones.
-    let ingress = format!(
-        "{}?secret={}",
-        server.url(hook["webhook"]["url_path"].as_str().unwrap()),
-        hook["secret"].as_str().unwrap()
-    );
+    let ingress = hook.signal_url();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
@@ -192,17 +130,27 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
                         .unwrap()
                         .push(v["signal_id"].as_str().unwrap().to_string());
                 }
+                // Pacing, not synchronization: a steady stream of signals
+                // for the kills to land in.
                 tokio::time::sleep(Duration::from_millis(120)).await;
             }
         })
     };
-    // Five SIGKILLs at pseudo-random moments, each followed by a restart.
+    // Five SIGKILLs, each followed by a restart. Each incarnation first
+    // acknowledges two signals (so signals really flow through every one);
+    // the kill then lands a pseudo-random real time later, at whatever
+    // moment of ingress or execution that is — the OS kills in real time,
+    // so this one wait has to be real time.
     for round in 0..5u64 {
-        tokio::time::sleep(Duration::from_millis(400 + (round * 277) % 500)).await;
+        let n = acked.lock().unwrap().len() + 2;
+        until_acked(&acked, n).await;
+        tokio::time::sleep(Duration::from_millis((round * 277) % 500)).await;
         server.kill9();
         server = Server::start_on(dir.path(), port, &args);
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The last incarnation takes signals too.
+    let n = acked.lock().unwrap().len() + 2;
+    until_acked(&acked, n).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     sender.await.unwrap();
     let acked = acked.lock().unwrap().clone();

@@ -1,6 +1,6 @@
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use atomik_broker::Clock;
 use atomik_engine::{Brokers, TokenService, WebhookKey};
 use atomik_secrets::vault::Vault;
 use atomik_storage::Db;
@@ -21,6 +21,10 @@ pub struct Services {
     /// The execution service: a recorded signal hands it the accounts it
     /// gave work to.
     pub executor: atomik_engine::Executor,
+    /// Every time the server reads — duplicate window, rate limits,
+    /// sessions, throttles, OAuth flow expiry — comes from this clock (the
+    /// same one the engine and the adapters run on).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct Inner {
@@ -82,11 +86,12 @@ impl AppState {
         &self.0.dummy_password_hash
     }
 
-    /// Wall-clock time in Unix milliseconds.
+    /// Wall-clock time in Unix milliseconds, from the injected [`Clock`].
     pub fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
+        self.0.services.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.services.clock
     }
 }

@@ -4,14 +4,20 @@
 
 use atomik_server::auth::totp;
 use atomik_testkit::{
-    TestApp, client, csrf_in, element_text, on_both_databases, signup, spawn_app, submit_form,
-    test_config,
+    ManualClock, TestApp, client, csrf_in, element_text, manual_clock, on_both_databases, signup,
+    spawn_app, spawn_app_on_clock, submit_form, test_config,
 };
 
 const PW: &str = "correct horse battery";
 
 async fn app(t: atomik_testkit::TestDb) -> TestApp {
     spawn_app(t, test_config()).await
+}
+
+/// The app on a clock the test moves.
+async fn app_on(t: atomik_testkit::TestDb) -> (TestApp, ManualClock) {
+    let clock = manual_clock();
+    (spawn_app_on_clock(t, test_config(), &clock).await, clock)
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> (reqwest::Client, reqwest::Response) {
@@ -203,7 +209,7 @@ on_both_databases!(
 
 on_both_databases!(
     async fn repeated_failures_throttle_the_account_then_the_ip(t) {
-        let app = app(t).await;
+        let (app, clock) = app_on(t).await;
         signup(&app, "victim@example.com", PW).await;
         // test_config: 3 failures per account, 6 per IP, per 15 minutes.
         for _ in 0..3 {
@@ -223,6 +229,25 @@ on_both_databases!(
         signup(&app, "other@example.com", PW).await;
         let (_, res) = login(&app, "other@example.com", PW).await;
         assert_eq!(res.status(), 429, "per-IP throttle");
+        // Once the window (15 minutes) has passed, the right password works again.
+        clock.advance(15 * 60 * 1000 - 1_000);
+        let (_, res) = login(&app, "victim@example.com", PW).await;
+        assert_eq!(res.status(), 429, "still inside the window");
+        clock.advance(1_001);
+        let (_, res) = login(&app, "victim@example.com", PW).await;
+        assert_eq!(res.status(), 303, "the lock has expired");
+    }
+);
+
+on_both_databases!(
+    async fn sessions_end_when_their_lifetime_is_over(t) {
+        let (app, clock) = app_on(t).await;
+        let c = signup(&app, "ttl@example.com", PW).await;
+        assert_eq!(c.get(app.url("/")).send().await.unwrap().status(), 200);
+        let ttl = test_config().session_ttl.as_millis() as i64;
+        clock.advance(ttl + 1);
+        let res = c.get(app.url("/")).send().await.unwrap();
+        assert_eq!((res.status().as_u16(), location(&res)), (303, "/login".to_string()), "an expired session is dead");
     }
 );
 

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use atomik_binance::sim::{Fault, SimConfig};
 use atomik_storage::execution;
 use atomik_testkit::{
-    BinanceEnv, Hook, binance_app, binance_app_with, csrf_in, on_both_databases, session_csrf,
-    signup, test_config, webhook_with_strategy,
+    BinanceEnv, Fixture, Hook, binance_app, binance_app_with, csrf_in, on_both_databases,
+    test_config,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 struct Trader {
     c: reqwest::Client,
     hook: Hook,
+    /// The dashboard pages of the connect flow: the form, Test Connection's
+    /// answer, Save's answer.
+    connect_pages: Vec<String>,
 }
 
 fn hidden(html: &str, name: &str) -> Option<String> {
@@ -36,73 +39,17 @@ async fn page(c: &reqwest::Client, url: String) -> String {
 /// Sign up, connect the simulator's demo key through the dashboard (Test
 /// Connection, then Save), create a webhook and a strategy on `instrument`.
 async fn trader(e: &BinanceEnv, instrument: &str, quantity: &str) -> Trader {
-    let c = signup(&e.app, "binance@example.com", "correct horse battery").await;
-    let connect = page(&c, e.app.url("/broker-accounts/connect?broker=binance")).await;
-    assert!(connect.contains("id=\"api-key-form\""), "{connect}");
-    let tested = c
-        .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&[
-            ("csrf", csrf_in(&connect).as_str()),
-            ("environment", "testnet"),
-            ("api_key", SimConfig::DEMO_API_KEY),
-            ("secret", SimConfig::DEMO_SECRET_KEY),
-            ("intent", "test"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tested.status(), 200);
-    let tested = tested.text().await.unwrap();
-    assert!(tested.contains("Connection OK"), "{tested}");
-    assert!(
-        tested.contains("USDⓈ-M futures trading: enabled"),
-        "{tested}"
-    );
-    assert!(
-        !tested.contains(SimConfig::DEMO_SECRET_KEY),
-        "the secret is never echoed"
-    );
-    let pending = hidden(&tested, "pending").expect("a Save form for the tested key");
-    let saved = c
-        .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&[
-            ("csrf", csrf_in(&tested).as_str()),
-            ("pending", pending.as_str()),
-            ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(saved.contains("Connected Binance Testnet"), "{saved}");
-    // Save is single use.
-    let again = c
-        .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&[
-            ("csrf", csrf_in(&saved).as_str()),
-            ("pending", pending.as_str()),
-            ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 422);
-    let csrf = session_csrf(&c, &e.app).await;
-    let accounts: Value = c
-        .get(e.app.url("/api/v1/broker-accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(accounts.as_array().unwrap().len(), 1);
-    assert_eq!(accounts[0]["status"], "connected");
-    let account = accounts[0]["id"].as_str().unwrap();
-    let hook = webhook_with_strategy(&c, &e.app, &csrf, account, instrument, quantity).await;
-    Trader { hook, c }
+    let fx = Fixture::signup(&e.app, "binance@example.com").await;
+    let account = fx
+        .binance_account(SimConfig::DEMO_API_KEY, SimConfig::DEMO_SECRET_KEY)
+        .await;
+    let hook = fx.webhook(&format!("{instrument} signals")).await;
+    fx.strategy(&hook, &account.id, instrument, quantity).await;
+    Trader {
+        c: fx.client,
+        hook,
+        connect_pages: account.pages,
+    }
 }
 
 /// Send a signal; return its id.
@@ -158,6 +105,22 @@ on_both_databases!(
     async fn dashboard_connect_then_a_signal_reaches_the_ledger_and_the_logs(t) {
         let e = binance_app(t, test_config()).await;
         let t = trader(&e, "BTCUSDT.P", "0.01").await;
+        // The connect flow: Test Connection shows what it found and never
+        // echoes the secret; Save is single use; the account is connected.
+        let [connect, tested, saved] = &t.connect_pages[..] else { panic!("three pages") };
+        assert!(connect.contains("id=\"api-key-form\""), "{connect}");
+        assert!(tested.contains("USDⓈ-M futures trading: enabled"), "{tested}");
+        assert!(!tested.contains(SimConfig::DEMO_SECRET_KEY), "the secret is never echoed");
+        let pending = hidden(tested, "pending").expect("a Save form for the tested key");
+        let again = t.c.post(e.app.url("/broker-accounts/connect/binance/keys"))
+            .form(&[("csrf", csrf_in(saved).as_str()), ("pending", pending.as_str()), ("intent", "save")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 422);
+        let accounts: Value = t.c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(accounts.as_array().unwrap().len(), 1);
+        assert_eq!(accounts[0]["status"], "connected");
         let open = signal(&e, &t, json!({"action": "buy", "ticker": "BTCUSDT.P"})).await;
         assert_eq!(open.status, IntentStatus::Accepted, "{open:?}");
         assert_eq!((open.instrument.as_deref(), open.side.map(Side::as_str), open.quantity.as_deref()), (Some("BTCUSDT.P"), Some("buy"), Some("0.01")));

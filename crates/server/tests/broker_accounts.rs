@@ -39,6 +39,14 @@ async fn start_connect(e: &TradovateEnv, c: &reqwest::Client) -> String {
     res.headers()["location"].to_str().unwrap().to_string()
 }
 
+/// Broker accounts stored, for any user.
+async fn account_rows(e: &TradovateEnv) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM broker_accounts")
+        .fetch_one(e.app.db.pool())
+        .await
+        .unwrap()
+}
+
 async fn authorize_at_broker(authorize_url: &str, sim: &sim::SimHandle) -> String {
     press_authorize(authorize_url, &sim.base_url()).await
 }
@@ -103,6 +111,32 @@ on_both_databases!(
 );
 
 on_both_databases!(
+    /// An authorization started more than ten minutes ago is refused, even
+    /// with a valid code from the broker; within the ten minutes it connects.
+    async fn an_authorization_expires_after_ten_minutes(t) {
+        let clock = atomik_testkit::manual_clock();
+        let e = atomik_testkit::tradovate_app_on_clock(t, CANARY, Duration::from_secs(5), 0, atomik_testkit::test_config(), std::sync::Arc::new(clock.clone())).await;
+        let c = signup(&e.app, "late@example.com", PW).await;
+        // The user comes back from the broker's page (with a fresh code)
+        // just after the ten minutes: refused.
+        let url = start_connect(&e, &c).await;
+        clock.advance(10 * 60 * 1000 + 1);
+        let back = authorize_at_broker(&url, &e.sim).await;
+        let late = c.get(&back).send().await.unwrap();
+        assert_eq!(late.status(), 400);
+        assert!(late.text().await.unwrap().contains("invalid, expired or already used"));
+        assert_eq!(account_rows(&e).await, 0, "nothing was saved");
+        // Just inside them: connected.
+        let url = start_connect(&e, &c).await;
+        clock.advance(10 * 60 * 1000 - 1_000);
+        let back = authorize_at_broker(&url, &e.sim).await;
+        let res = c.get(&back).send().await.unwrap();
+        assert_eq!(res.status(), 200, "just inside the ten minutes: {}", res.text().await.unwrap());
+        assert_eq!(account_rows(&e).await, 1);
+    }
+);
+
+on_both_databases!(
     async fn forged_foreign_and_cross_session_states_are_refused(t) {
         let e = env(t).await;
         let alice = signup(&e.app, "alice@example.com", PW).await;
@@ -120,7 +154,7 @@ on_both_databases!(
         let back = authorize_at_broker(&url, &e.sim).await;
         let cross = alice.get(&back).send().await.unwrap();
         assert_eq!(cross.status(), 400);
-        assert!(accounts::list(&e.app.db, "any").await.unwrap().is_empty());
+        assert_eq!(account_rows(&e).await, 0, "nothing was saved");
         // A redirect URI the broker does not know is refused at the broker.
         let foreign = url.replace("redirect_uri=", "redirect_uri=https%3A%2F%2Fevil.example%2Fcb&x=");
         let page = atomik_testkit::client().get(&foreign).send().await.unwrap();

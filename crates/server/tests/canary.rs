@@ -9,7 +9,7 @@ use std::time::Duration;
 use atomik_broker::{Clock, Session, SystemClock};
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
-use atomik_testkit::{CapturedLogs, TradovateEnv, csrf_in, press_authorize, signup, tradovate_app};
+use atomik_testkit::{CapturedLogs, Fixture, TradovateEnv, csrf_in, tradovate_app};
 use atomik_tradovate::sim::Fault;
 
 const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
@@ -27,25 +27,10 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         tradovate_app(t, CLIENT_SECRET, Duration::from_millis(800)).await;
 
     let mut bodies: Vec<String> = Vec::new();
-    let c = signup(&app, "canary@example.com", PASSWORD).await;
+    let fx = Fixture::signup_at(&app.url(""), "canary@example.com", PASSWORD).await;
+    let c = fx.client.clone();
     // Connect through OAuth.
-    let page = c
-        .get(app.url("/broker-accounts/connect?broker=tradovate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = c
-        .post(app.url("/broker-accounts/connect/tradovate"))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
-        .send()
-        .await
-        .unwrap();
-    let authorize = res.headers()["location"].to_str().unwrap().to_string();
-    let back = press_authorize(&authorize, &sim.base_url()).await;
-    bodies.push(c.get(&back).send().await.unwrap().text().await.unwrap());
+    bodies.extend(fx.tradovate_account(&sim.base_url()).await.pages);
 
     let id: String = sqlx::query_scalar("SELECT id FROM broker_accounts")
         .fetch_one(app.db.pool())
@@ -150,18 +135,8 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
             .unwrap(),
     );
     // A webhook's secret, sent in the query string and in the body.
-    let created: serde_json::Value = c
-        .post(app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({"name": "canary"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let hook_secret = created["secret"].as_str().unwrap().to_string();
-    let ingress = app.url(created["webhook"]["url_path"].as_str().unwrap());
+    let hook = fx.webhook("canary").await;
+    let (hook_secret, ingress) = (hook.secret, hook.url);
     for body in [r#"{"action":"BUY"}"#, r#"{"action":"HOLD"}"#] {
         let res = c
             .post(format!("{ingress}?secret={hook_secret}"))

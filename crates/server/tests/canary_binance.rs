@@ -7,10 +7,7 @@ use std::sync::Arc;
 
 use atomik_binance::sim::{SimConfig, SimKey, SimSecret};
 use atomik_broker::SystemClock;
-use atomik_testkit::{
-    CapturedLogs, binance_app_with, csrf_in, session_csrf, signup, test_config,
-    webhook_with_strategy,
-};
+use atomik_testkit::{CapturedLogs, Fixture, binance_app_with, csrf_in, test_config};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "CANARYbinanceApiKey0001";
@@ -30,7 +27,8 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     });
     let e = binance_app_with(t, test_config(), sim, |_| {}).await;
     let mut bodies: Vec<String> = Vec::new();
-    let c = signup(&e.app, "canary@example.com", "correct horse battery").await;
+    let fx = Fixture::signup(&e.app, "canary@example.com").await;
+    let (c, csrf) = (fx.client.clone(), fx.csrf.clone());
     let page = c
         .get(e.app.url("/broker-accounts/connect?broker=binance"))
         .send()
@@ -39,19 +37,16 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         .text()
         .await
         .unwrap();
-    let form = |intent: &'static str, secret: &'static str| {
-        vec![
-            ("csrf", csrf_in(&page)),
-            ("environment", "testnet".into()),
-            ("api_key", API_KEY.into()),
-            ("secret", secret.into()),
-            ("intent", intent.into()),
-        ]
-    };
     // A wrong secret: Binance refuses the signature; the page says so.
     let refused = c
         .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&form("test", "CANARY-wrong-secret-0000"))
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("environment", "testnet"),
+            ("api_key", API_KEY),
+            ("secret", "CANARY-wrong-secret-0000"),
+            ("intent", "test"),
+        ])
         .send()
         .await
         .unwrap()
@@ -60,36 +55,10 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         .unwrap();
     assert!(refused.contains("signature"), "{refused}");
     bodies.push(refused);
-    let tested = c
-        .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&form("test", SECRET))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(tested.contains("Connection OK"), "{tested}");
-    bodies.push(tested.clone());
-    let marker = "name=\"pending\" value=\"";
-    let at = tested.find(marker).unwrap() + marker.len();
-    let pending = &tested[at..at + tested[at..].find('"').unwrap()];
-    let saved = c
-        .post(e.app.url("/broker-accounts/connect/binance/keys"))
-        .form(&[
-            ("csrf", csrf_in(&tested).as_str()),
-            ("pending", pending),
-            ("intent", "save"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(saved.contains("Connected Binance Testnet"), "{saved}");
-    bodies.push(saved);
-    let csrf = session_csrf(&c, &e.app).await;
+    // The right one: Test Connection, then Save.
+    let connected = fx.binance_account(API_KEY, SECRET).await;
+    bodies.extend(connected.pages);
+    let account = connected.id;
     let accounts: Value = c
         .get(e.app.url("/api/v1/broker-accounts"))
         .send()
@@ -99,14 +68,18 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
         .await
         .unwrap();
     bodies.push(accounts.to_string());
-    let account = accounts[0]["id"].as_str().unwrap().to_string();
-    let hook = webhook_with_strategy(&c, &e.app, &csrf, &account, "BTCUSDT.P", "0.01").await;
+    let hook = fx.webhook("BTCUSDT.P signals").await;
+    fx.strategy(&hook, &account, "BTCUSDT.P", "0.01").await;
     let url = hook.signal_url();
     // One order that fills, one that Binance refuses (the key lost futures).
     for (n, action) in ["buy", "sell"].into_iter().enumerate() {
         if n == 1 {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while e.sim.orders().is_empty() && std::time::Instant::now() < deadline {
+            while e.sim.orders().is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the first order never reached Binance"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             e.sim.set_permissions(API_KEY, true, false);

@@ -7,10 +7,7 @@ use atomik_domain::sizing::Side;
 use std::time::{Duration, Instant};
 
 use atomik_storage::execution;
-use atomik_testkit::{
-    TradovateEnv, csrf_in, on_both_databases, press_authorize, session_csrf, signup, tradovate_app,
-    webhook_with_strategy,
-};
+use atomik_testkit::{Fixture, TradovateEnv, on_both_databases};
 use atomik_tradovate::sim::Fault;
 use serde_json::{Value, json};
 
@@ -22,64 +19,37 @@ struct Trader {
     secret: String,
 }
 
+impl Trader {
+    fn new(fx: Fixture, account_id: String, hook: atomik_testkit::Hook) -> Trader {
+        Trader {
+            c: fx.client,
+            csrf: fx.csrf,
+            account_id,
+            hook_url: hook.url,
+            secret: hook.secret,
+        }
+    }
+}
+
 /// Sign up, connect the demo account, create a webhook and a strategy.
 async fn trader(e: &TradovateEnv, quantity: &str) -> Trader {
-    let c = signup(&e.app, "exec@example.com", "correct horse battery").await;
-    let page = c
-        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/broker-accounts/connect/tradovate"))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
-        .send()
-        .await
-        .unwrap();
-    let back = press_authorize(
-        res.headers()["location"].to_str().unwrap(),
-        &e.sim.base_url(),
-    )
-    .await;
-    assert_eq!(c.get(&back).send().await.unwrap().status(), 200);
-    let csrf = session_csrf(&c, &e.app).await;
-    let accounts: Value = c
-        .get(e.app.url("/api/v1/broker-accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let account_id = accounts[0]["id"].as_str().unwrap().to_string();
-    let hook = webhook_with_strategy(&c, &e.app, &csrf, &account_id, "MNQ1!", quantity).await;
-    Trader {
-        hook_url: hook.url,
-        secret: hook.secret,
-        c,
-        csrf,
-        account_id,
-    }
+    let fx = Fixture::signup(&e.app, "exec@example.com").await;
+    let account = fx.tradovate_account(&e.sim.base_url()).await.id;
+    let hook = fx.webhook("MNQ1! signals").await;
+    fx.strategy(&hook, &account, "MNQ1!", quantity).await;
+    Trader::new(fx, account, hook)
 }
 
 /// Send a signal; wait until its intents are final; return them.
 async fn signal(e: &TradovateEnv, t: &Trader, payload: Value) -> Vec<execution::IntentView> {
-    let res = loop {
-        let res = atomik_testkit::client()
-            .post(format!("{}?secret={}", t.hook_url, t.secret))
-            .json(&payload)
-            .send()
-            .await
-            .unwrap();
-        if res.status() != 429 {
-            break res;
-        }
-        // Over 10 signals per second: wait as told.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    // The app's rate limit is far above what a test sends (`exec_app`): a
+    // 429 here is a failure, not something to wait out.
+    let res = atomik_testkit::client()
+        .post(format!("{}?secret={}", t.hook_url, t.secret))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
     let signal_id = body["signal_id"].as_str().unwrap().to_string();
@@ -99,13 +69,26 @@ async fn signal(e: &TradovateEnv, t: &Trader, payload: Value) -> Vec<execution::
     }
 }
 
+/// The app on a Tradovate simulator, with a per-webhook rate limit no test
+/// here reaches (rate limiting is tested in `ingress.rs`).
+async fn exec_app(t: atomik_testkit::TestDb) -> TradovateEnv {
+    atomik_testkit::tradovate_app_configured(
+        t,
+        "exec-secret",
+        Duration::from_secs(5),
+        0,
+        fast_config(),
+    )
+    .await
+}
+
 fn position(e: &TradovateEnv) -> i64 {
     e.sim.positions(5001).iter().map(|p| p.net_pos).sum()
 }
 
 on_both_databases!(
     async fn signals_become_orders_sized_on_the_account_position(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "7").await;
         let open = signal(&e, &t, json!({"action": "BUY", "ticker": "MNQ1!"})).await;
         assert_eq!(open.len(), 1);
@@ -147,7 +130,7 @@ on_both_databases!(
     /// Lost answers after execution, errors before execution and dropped
     /// connections: every intent ends with exactly one order at the broker.
     async fn broker_faults_lose_nothing_and_duplicate_nothing(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "1").await;
         for i in 0..12 {
             let fault = match i % 3 {
@@ -178,7 +161,7 @@ on_both_databases!(
     /// up: found → accepted without a resend; absent (never reached the
     /// broker) → sent exactly once.
     async fn unfinished_intents_are_resolved_after_a_restart(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "1").await;
         let first = signal(&e, &t, json!({"action": "BUY", "id": "r1"})).await;
         assert_eq!(e.sim.orders().len(), 1);
@@ -216,49 +199,13 @@ async fn first_signal(e: &TradovateEnv) -> String {
         .unwrap()
 }
 
-/// Connect the simulator user `trader{k}` (its own OAuth grant).
-async fn connect_trader(e: &TradovateEnv, c: &reqwest::Client, k: usize) {
-    let page = c
-        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
-        .send()
+/// Connect the simulator user `trader{k}` (its own OAuth grant, its account
+/// 6000 + k); returns atomik's id of the account.
+async fn connect_trader(e: &TradovateEnv, fx: &Fixture, k: usize) -> String {
+    let base = e.sim.base_url();
+    fx.tradovate_account_as(&base, &format!("trader{k}"), &format!("pw{k}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/broker-accounts/connect/tradovate"))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
-        .send()
-        .await
-        .unwrap();
-    let authorize = res.headers()["location"].to_str().unwrap().to_string();
-    let http = atomik_testkit::client();
-    let page = http
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, mut fields) = atomik_testkit::form_in(&page);
-    for (name, value) in fields.iter_mut() {
-        match name.as_str() {
-            "username" => *value = format!("trader{k}"),
-            "password" => *value = format!("pw{k}"),
-            _ => {}
-        }
-    }
-    let res = http
-        .post(format!("{}{}", e.sim.base_url(), action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let back = res.headers()["location"].to_str().unwrap().to_string();
-    let res = c.get(&back).send().await.unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        .id
 }
 
 on_both_databases!(
@@ -266,42 +213,27 @@ on_both_databases!(
     /// 21 placed, each exit sized on the account's own position.
     async fn copy_trading_leader_first_then_followers(t) {
         let e = atomik_testkit::tradovate_app_with_traders(t, "exec-secret", Duration::from_secs(5), 21).await;
-        let c = signup(&e.app, "copy@example.com", "correct horse battery").await;
+        let fx = Fixture::signup(&e.app, "copy@example.com").await;
         sqlx::query("UPDATE users SET plan_id = 'unlimited'").execute(e.app.db.pool()).await.unwrap();
+        let mut ids = Vec::new();
         for k in 0..21 {
-            connect_trader(&e, &c, k).await;
+            ids.push(connect_trader(&e, &fx, k).await);
         }
-        let csrf = csrf_in(&c.get(e.app.url("/settings")).send().await.unwrap().text().await.unwrap());
-        let accounts: Value = c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
-        let id_of = |broker_id: i64| {
-            accounts.as_array().unwrap().iter().find(|a| a["broker_account_id"].as_str() == Some(broker_id.to_string().as_str())).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        };
-        let leader = id_of(6000);
+        let leader = ids[0].clone();
+        let hook = fx.webhook("copy").await;
+        fx.strategy(&hook, &leader, "MNQ1!", "2").await;
         let post = |path: &str, body: Value| {
-            let (c, csrf, url) = (c.clone(), csrf.clone(), e.app.url(path));
+            let (c, csrf, url) = (fx.client.clone(), fx.csrf.clone(), e.app.url(path));
             async move { c.post(url).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
         };
-        let hook: Value = post("/api/v1/webhooks", json!({"name": "copy"})).await.json().await.unwrap();
-        let res = post("/api/v1/strategies", json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": leader,
-            "name": "lead", "instrument": "MNQ1!", "quantity": "2"})).await;
-        assert_eq!(res.status(), 201);
         let group: Value = post("/api/v1/copy-groups", json!({"name": "desk", "leader_account_id": leader})).await.json().await.unwrap();
         let group_id = group["id"].as_str().unwrap();
-        for k in 1..21 {
+        for (k, follower) in ids.iter().enumerate().skip(1) {
             let multiplier = if k == 1 { "2" } else { "1" };
-            let res = post(&format!("/api/v1/copy-groups/{group_id}/followers"), json!({"account_id": id_of(6000 + k), "multiplier": multiplier})).await;
+            let res = post(&format!("/api/v1/copy-groups/{group_id}/followers"), json!({"account_id": follower, "multiplier": multiplier})).await;
             assert_eq!(res.status(), 204);
         }
-        let trader = Trader {
-            hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
-            secret: hook["secret"].as_str().unwrap().to_string(),
-            c: c.clone(),
-            csrf: csrf.clone(),
-            account_id: leader.clone(),
-        };
+        let trader = Trader::new(fx, leader, hook);
         let buys = signal(&e, &trader, json!({"action": "BUY"})).await;
         assert_eq!(buys.len(), 21);
         assert!(buys.iter().all(|i| i.status == IntentStatus::Accepted), "{buys:?}");
@@ -326,73 +258,22 @@ async fn desk(
     n: usize,
     strategies: &[(&str, Option<&str>)],
 ) -> (Trader, Vec<String>) {
-    let c = signup(&e.app, "desk@example.com", "correct horse battery").await;
+    let fx = Fixture::signup(&e.app, "desk@example.com").await;
     sqlx::query("UPDATE users SET plan_id = 'unlimited'")
         .execute(e.app.db.pool())
         .await
         .unwrap();
+    let mut ids = Vec::new();
     for k in 0..n {
-        connect_trader(e, &c, k).await;
+        ids.push(connect_trader(e, &fx, k).await);
     }
-    let csrf = csrf_in(
-        &c.get(e.app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    let accounts: Value = c
-        .get(e.app.url("/api/v1/broker-accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<String> = (0..n)
-        .map(|k| {
-            let wanted = (6000 + k).to_string();
-            accounts
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["broker_account_id"].as_str() == Some(wanted.as_str()))
-                .unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    let hook: Value = c
-        .post(e.app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "desk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hook = fx.webhook("desk").await;
     for (k, (instrument, max_position)) in strategies.iter().enumerate() {
-        let res = c
-            .post(e.app.url("/api/v1/strategies"))
-            .header("x-csrf-token", &csrf)
-            .json(&json!({"webhook_id": hook["webhook"]["id"], "broker_account_id": ids[k], "name": format!("s{k}"),
-                          "instrument": instrument, "quantity": "1", "max_position": max_position}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
+        let extra = json!({"name": format!("s{k}"), "max_position": max_position});
+        fx.strategy_with(&hook, &ids[k], instrument, "1", extra)
+            .await;
     }
-    let trader = Trader {
-        hook_url: e.app.url(hook["webhook"]["url_path"].as_str().unwrap()),
-        secret: hook["secret"].as_str().unwrap().to_string(),
-        c,
-        csrf,
-        account_id: ids[0].clone(),
-    };
+    let trader = Trader::new(fx, ids[0].clone(), hook);
     (trader, ids)
 }
 
@@ -524,7 +405,7 @@ on_both_databases!(
 
 on_both_databases!(
     async fn signals_outside_trading_hours_are_skipped(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "1").await;
         let strategies: Value = t.c.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
         let first = strategies[0]["id"].as_str().unwrap().to_string();
@@ -534,7 +415,7 @@ on_both_databases!(
             async move { c.post(path).header("x-csrf-token", csrf).json(&body).send().await.unwrap() }
         };
         assert_eq!(post(e.app.url(&format!("/api/v1/strategies/{first}/deactivate")), json!({})).await.status(), 204);
-        let now_min = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60 % 1440) as i64;
+        let now_min = e.app.clock.now_ms() / 60_000 % 1440;
         let hhmm = |m: i64| format!("{:02}:{:02}", m.rem_euclid(1440) / 60, m.rem_euclid(1440) % 60);
         let window = format!("{}-{}", hhmm(now_min + 120), hhmm(now_min + 180));
         let base = json!({"webhook_id": webhook_id, "broker_account_id": t.account_id, "name": "later",
@@ -596,7 +477,7 @@ on_both_databases!(
 
 on_both_databases!(
     async fn max_order_quantity_and_daily_cap_deny_orders(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "1").await;
         let strategies: Value = t.c.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
         let first = strategies[0]["id"].as_str().unwrap().to_string();
@@ -639,45 +520,63 @@ async fn post_signal(t: &Trader, payload: Value) -> String {
 }
 
 on_both_databases!(
-    /// A broker call hanging on one account does not hold up the others.
+    /// A broker call hanging on one account does not hold up the others:
+    /// the other account's next order reaches the broker while the first is
+    /// still in flight (no wall-clock bound: the order of events decides).
     async fn a_slow_account_never_delays_another(t) {
         let e = atomik_testkit::tradovate_app_configured(t, "exec-secret", Duration::from_secs(10), 2, fast_config()).await;
         let (trader, ids) = desk(&e, 2, &[("MNQ1!", None), ("MNQ1!", None)]).await;
-        e.sim.faults().fail_next(1, Fault::Latency(Duration::from_secs(4)));
+        // The first order call hangs (well inside the adapter's 10 s timeout).
+        e.sim.faults().fail_next(1, Fault::Latency(Duration::from_secs(6)));
         let first = post_signal(&trader, json!({"action": "BUY", "id": "slow-1"})).await;
-        // Wait until one account is done with the first signal and the other hangs.
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let slow = loop {
-            let intents = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
-            let done: Vec<_> = intents.iter().filter(|i| i.status == IntentStatus::Accepted).collect();
-            if done.len() == 1 {
-                break intents.iter().find(|i| i.status != IntentStatus::Accepted).unwrap().account_id.clone();
-            }
-            assert!(Instant::now() < deadline, "{intents:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        // One account is done with the first signal while the other hangs.
+        let intents = until(&e, &first, |intents| intents.iter().filter(|i| i.status == IntentStatus::Accepted).count() == 1).await;
+        let slow = intents.iter().find(|i| i.status != IntentStatus::Accepted).unwrap().account_id.clone();
         let fast = ids.iter().find(|id| **id != slow).unwrap().clone();
         let second = post_signal(&trader, json!({"action": "BUY", "id": "fast-2"})).await;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            let intents = execution::intents_of_signal(&e.app.db, &second).await.unwrap();
-            if intents.iter().any(|i| i.account_id == fast && i.status == IntentStatus::Accepted) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the fast account waited: {intents:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until(&e, &second, |intents| intents.iter().any(|i| i.account_id == fast && i.status == IntentStatus::Accepted)).await;
         let first_now = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
         let slow_first = first_now.iter().find(|i| i.account_id == slow).unwrap();
         assert_eq!(slow_first.status, IntentStatus::Sending, "the slow account's order is still in flight");
         wait_until_settled(&e).await;
-        assert_eq!(e.sim.orders().len(), 4);
+        // The broker's ledger: the fast account's second order arrived
+        // before the slow account's first (the injected hang fired).
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 4);
+        let first_now = execution::intents_of_signal(&e.app.db, &first).await.unwrap();
+        let second_now = execution::intents_of_signal(&e.app.db, &second).await.unwrap();
+        let at = |intents: &[execution::IntentView], account: &str| {
+            let id = &intents.iter().find(|i| i.account_id == account).unwrap().client_order_id;
+            ledger.iter().position(|o| &o.cl_ord_id == id).unwrap()
+        };
+        let (slow_at, fast_at) = (at(&first_now, &slow), at(&second_now, &fast));
+        assert!(fast_at < slow_at, "the fast account's order ({fast_at}) waited for the slow one ({slow_at})");
     }
 );
 
+/// Poll the intents of `signal_id` until `done` holds for them (a generous
+/// deadline only bounds a hang).
+async fn until(
+    e: &TradovateEnv,
+    signal_id: &str,
+    done: impl Fn(&[execution::IntentView]) -> bool,
+) -> Vec<execution::IntentView> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let intents = execution::intents_of_signal(&e.app.db, signal_id)
+            .await
+            .unwrap();
+        if done(&intents) {
+            return intents;
+        }
+        assert!(Instant::now() < deadline, "still waiting: {intents:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 on_both_databases!(
     async fn a_burst_of_signals_executes_without_waiting_for_the_executors_scan(t) {
-        let e = tradovate_app(t, "exec-secret", Duration::from_secs(5)).await;
+        let e = exec_app(t).await;
         let t = trader(&e, "1").await;
         // Only ingress's hand-over remains: a signal that arrives while the
         // account drains must make it drain again, or it would wait forever.

@@ -2,15 +2,21 @@
 //! SPEC §3, duplicates, the same-instant race, and the delivery log.
 
 use atomik_testkit::{
-    TestApp, client, element_text, on_both_databases, signup, spawn_app, submit_form, test_config,
+    ManualClock, TestApp, client, element_text, manual_clock, on_both_databases, signup,
+    spawn_app_on_clock, submit_form, test_config,
 };
 use serde_json::{Value, json};
 
 const PW: &str = "correct horse battery";
 
-/// A user with an API token and a webhook: (app, bearer token, webhook id, ingress URL, secret).
-async fn setup(t: atomik_testkit::TestDb) -> (TestApp, String, String, String, String) {
-    let app = spawn_app(t, test_config()).await;
+/// A user with an API token and a webhook, on an app whose clock moves
+/// only when the test advances it: (app, clock, bearer token, webhook id,
+/// ingress URL, secret).
+async fn setup(
+    t: atomik_testkit::TestDb,
+) -> (TestApp, ManualClock, String, String, String, String) {
+    let clock = manual_clock();
+    let app = spawn_app_on_clock(t, test_config(), &clock).await;
     let c = signup(&app, "ingress@example.com", PW).await;
     let res = submit_form(
         &c,
@@ -34,7 +40,7 @@ async fn setup(t: atomik_testkit::TestDb) -> (TestApp, String, String, String, S
     let url = app.url(created["webhook"]["url_path"].as_str().unwrap());
     let id = created["webhook"]["id"].as_str().unwrap().to_string();
     let secret = created["secret"].as_str().unwrap().to_string();
-    (app, token, id, url, secret)
+    (app, clock, token, id, url, secret)
 }
 
 async fn send(
@@ -63,7 +69,7 @@ async fn error_of(res: reqwest::Response) -> (u16, Value) {
 
 on_both_databases!(
     async fn every_status_is_answered_exactly(t) {
-        let (app, token, id, url, secret) = setup(t).await;
+        let (app, clock, token, id, url, secret) = setup(t).await;
         let buy = || json!({"action": "BUY", "ticker": "MNQ1!", "quantity": 1}).to_string();
         // 202 with the documented body; text/plain holding JSON; secret in the body.
         let res = send(&url, Some(&secret), "application/json", buy()).await;
@@ -119,7 +125,9 @@ on_both_databases!(
         assert_eq!((s, e["error"]["code"].as_str()), (403, Some("execution_not_allowed")));
         assert!(e["error"]["message"].as_str().unwrap().contains("canceled"));
         sqlx::query("UPDATE users SET subscription_status = 'active'").execute(app.db.pool()).await.unwrap();
-        // 429 over 10 requests/second (30 at once span at most two seconds).
+        // 429 over 10 requests/second: in a fresh second, 30 at once are
+        // 10 accepted and 20 refused.
+        clock.advance(1_000);
         let tasks: Vec<_> = (0..30)
             .map(|i| {
                 let url = url.clone();
@@ -138,7 +146,10 @@ on_both_databases!(
                 limited += 1;
             }
         }
-        assert!(limited >= 10, "{limited} rate-limited");
+        assert_eq!(limited, 20, "rate-limited");
+        // The next second admits again.
+        clock.advance(1_000);
+        assert_eq!(send(&url, Some(&secret), "application/json", buy()).await.status(), 202);
         // Every delivery is logged with its status and reason; no secret stored.
         let rows = atomik_storage::signals::deliveries(&app.db, &id, 1000).await.unwrap();
         assert!(rows.iter().any(|r| r.status == 401) && rows.iter().any(|r| r.status == 422) && rows.iter().any(|r| r.status == 429));
@@ -149,7 +160,7 @@ on_both_databases!(
 
 on_both_databases!(
     async fn duplicates_and_the_same_instant_race(t) {
-        let (app, _token, id, url, secret) = setup(t).await;
+        let (app, clock, _token, id, url, secret) = setup(t).await;
         let payload = json!({"action": "BUY", "ticker": "MNQ1!", "quantity": "2"}).to_string();
         let first: Value = send(&url, Some(&secret), "application/json", payload.clone()).await.json().await.unwrap();
         // Same payload, keys reordered, within the window: a duplicate of the first.
@@ -159,7 +170,8 @@ on_both_databases!(
         assert_eq!(dup["signal_id"], first["signal_id"]);
         // A repeated sender id within 24 h is a duplicate even with another payload.
         let a: Value = send(&url, Some(&secret), "application/json", json!({"action": "SELL", "id": "t-1"}).to_string()).await.json().await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        // Past the duplicate window (1 s), within the sender id's 24 h.
+        clock.advance(1_100);
         let b: Value = send(&url, Some(&secret), "application/json", json!({"action": "EXIT", "id": "t-1"}).to_string()).await.json().await.unwrap();
         assert_eq!((b["duplicate"].as_bool(), &b["signal_id"]), (Some(true), &a["signal_id"]));
         // After the window the same payload is a new signal.
@@ -168,7 +180,7 @@ on_both_databases!(
         assert_ne!(again["signal_id"], first["signal_id"]);
         // Ten identical deliveries released together: exactly one accepted.
         for round in 0..3 {
-            tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+            clock.advance(1_100);
             let body = json!({"action": "BUY", "round": round}).to_string();
             let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
             let tasks: Vec<_> = (0..10)
@@ -192,6 +204,14 @@ on_both_databases!(
             }
             assert_eq!((accepted, ids.len()), (1, 1), "round {round}");
         }
-        assert_eq!(atomik_storage::signals::count(&app.db, &id).await.unwrap(), 3 + 3, "first, t-1, again, and one per round");
+        // The sender id is taken for 24 h after t-1 (sent 4 × 1.1 s ago), then free.
+        clock.advance(24 * 3600 * 1000 - 4 * 1_100 - 1);
+        let late: Value = send(&url, Some(&secret), "application/json", json!({"action": "EXIT", "id": "t-1"}).to_string()).await.json().await.unwrap();
+        assert_eq!(late["duplicate"], true, "still within 24 h of t-1");
+        clock.advance(1);
+        let later: Value = send(&url, Some(&secret), "application/json", json!({"action": "EXIT", "id": "t-1"}).to_string()).await.json().await.unwrap();
+        assert!(later.get("duplicate").is_none(), "{later}");
+        assert_ne!(later["signal_id"], a["signal_id"]);
+        assert_eq!(atomik_storage::signals::count(&app.db, &id).await.unwrap(), 3 + 3 + 1, "first, t-1, again, one per round, t-1 a day later");
     }
 );

@@ -7,84 +7,37 @@ use std::time::{Duration, Instant};
 
 use atomik_domain::lifecycle::IntentStatus;
 use atomik_storage::execution;
-use atomik_testkit::{
-    TradovateEnv, csrf_in, on_both_databases, press_authorize, session_csrf, signup, tradovate_app,
-};
+use atomik_testkit::{Fixture, Hook, TradovateEnv, on_both_databases, tradovate_app};
 use serde_json::{Value, json};
 
 struct Trader {
-    c: reqwest::Client,
-    csrf: String,
+    fx: Fixture,
     account_id: String,
-    webhook_id: String,
-    hook_url: String,
-    secret: String,
+    hook: Hook,
 }
 
 /// Sign up, connect the demo account, create a webhook (no strategy).
 async fn trader(e: &TradovateEnv) -> Trader {
-    let c = signup(&e.app, "rules@example.com", "correct horse battery").await;
-    let page = c
-        .get(e.app.url("/broker-accounts/connect?broker=tradovate"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = c
-        .post(e.app.url("/broker-accounts/connect/tradovate"))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("environment", "demo")])
-        .send()
-        .await
-        .unwrap();
-    let back = press_authorize(
-        res.headers()["location"].to_str().unwrap(),
-        &e.sim.base_url(),
-    )
-    .await;
-    assert_eq!(c.get(&back).send().await.unwrap().status(), 200);
-    let csrf = session_csrf(&c, &e.app).await;
-    let accounts: Value = c
-        .get(e.app.url("/api/v1/broker-accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let account_id = accounts[0]["id"].as_str().unwrap().to_string();
-    let hook: Value = c
-        .post(e.app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "rules"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fx = Fixture::signup(&e.app, "rules@example.com").await;
+    let account_id = fx.tradovate_account(&e.sim.base_url()).await.id;
+    let hook = fx.webhook("rules").await;
     Trader {
-        webhook_id: hook["webhook"]["id"].as_str().unwrap().to_string(),
-        hook_url: e
-            .app
-            .url(hook["webhook"]["url_path"].as_str().expect("url path")),
-        secret: hook["secret"].as_str().unwrap().to_string(),
-        c,
-        csrf,
+        fx,
         account_id,
+        hook,
     }
 }
 
 impl Trader {
     async fn strategy(&self, e: &TradovateEnv, body: Value) -> (u16, Value) {
         let mut body = body;
-        body["webhook_id"] = self.webhook_id.clone().into();
+        body["webhook_id"] = self.hook.id.clone().into();
         body["broker_account_id"] = self.account_id.clone().into();
         let res = self
-            .c
+            .fx
+            .client
             .post(e.app.url("/api/v1/strategies"))
-            .header("x-csrf-token", &self.csrf)
+            .header("x-csrf-token", &self.fx.csrf)
             .json(&body)
             .send()
             .await
@@ -94,7 +47,7 @@ impl Trader {
 
     async fn send(&self, payload: Value) -> String {
         let res = atomik_testkit::client()
-            .post(format!("{}?secret={}", self.hook_url, self.secret))
+            .post(self.hook.signal_url())
             .json(&payload)
             .send()
             .await
@@ -154,7 +107,7 @@ on_both_databases!(
             assert_eq!(got, status, "{body} → {answer}");
             assert!(message(&answer).contains(words), "{body} → {answer}");
         }
-        let none: Value = t.c.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
+        let none: Value = t.fx.client.get(e.app.url("/api/v1/strategies")).send().await.unwrap().json().await.unwrap();
         assert_eq!(none.as_array().unwrap().len(), 0, "nothing half-saved");
         // Raised deliberately, a large order is allowed (the broker's margin
         // check then decides).

@@ -5,15 +5,20 @@
 //!   so tests run in parallel. [`on_both_databases!`] runs one test body on each.
 //! - [`spawn_app`]: the real server on a loopback port.
 //! - [`Browser`]-less HTTP helpers: a cookie-keeping client and form tokens.
+//! - [`Fixture`]: sign up, connect broker accounts, webhooks, strategies.
+
+pub mod fixture;
+pub use fixture::{Connected, Fixture};
 
 use std::net::SocketAddr;
 
 use std::sync::Arc;
 
+pub use atomik_broker::ManualClock;
 use atomik_broker::{Clock, SystemClock};
 use atomik_engine::{Brokers, RefreshConfig, TokenService};
 use atomik_secrets::vault::{KeyRing, Vault};
-use atomik_server::{AppState, ServerConfig, Services};
+use atomik_server::ServerConfig;
 use atomik_storage::{Db, DbConfig};
 
 /// PostgreSQL server used by tests (trust auth); override with `ATOMIK_TEST_PG_URL`.
@@ -145,6 +150,8 @@ pub struct TestApp {
     pub vault: Vault,
     pub tokens: TokenService,
     pub executor: atomik_engine::Executor,
+    /// The clock the whole app runs on (a [`ManualClock`] when the test gave one).
+    pub clock: Arc<dyn Clock>,
     _stop_executor: tokio::sync::watch::Sender<bool>,
     _vault_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -183,6 +190,21 @@ pub async fn spawn_app(test_db: TestDb, config: ServerConfig) -> TestApp {
     spawn_app_with(test_db, config, Brokers::new(), Arc::new(SystemClock)).await
 }
 
+/// A clock that starts at the current time and moves only when the test
+/// advances it (share it with [`spawn_app_with`]).
+pub fn manual_clock() -> ManualClock {
+    ManualClock::new(SystemClock.now_ms())
+}
+
+/// The app with no broker adapters, on `clock`.
+pub async fn spawn_app_on_clock(
+    test_db: TestDb,
+    config: ServerConfig,
+    clock: &ManualClock,
+) -> TestApp {
+    spawn_app_with(test_db, config, Brokers::new(), Arc::new(clock.clone())).await
+}
+
 /// The app with the given adapters and clock.
 pub async fn spawn_app_with(
     test_db: TestDb,
@@ -197,7 +219,9 @@ pub async fn spawn_app_with(
 }
 
 /// The app on a listener the caller bound (to know the address in advance,
-/// e.g. for an OAuth redirect URI).
+/// e.g. for an OAuth redirect URI), assembled by [`atomik::assemble()`] as
+/// the binary assembles it. The executor's scan runs; the token refresher
+/// does not (tests drive renewals through [`TestApp::tokens`]).
 pub async fn spawn_app_on(
     listener: tokio::net::TcpListener,
     test_db: TestDb,
@@ -209,33 +233,20 @@ pub async fn spawn_app_on(
     let db = test_db.db.clone();
     let vault_dir = tempfile::tempdir().expect("temp dir");
     let vault = test_vault(vault_dir.path());
-    let tokens = TokenService::new(
-        db.clone(),
-        vault.clone(),
-        brokers.clone(),
-        clock.clone(),
-        RefreshConfig::default(),
-    );
-    let webhook_key = atomik_engine::WebhookKey::load_or_create(&db, &vault)
-        .await
-        .expect("webhook key");
-    let executor = atomik_engine::Executor::new(
-        db.clone(),
-        brokers.clone(),
-        tokens.clone(),
-        clock,
-        atomik_engine::ExecConfig::default(),
-    );
-    let services = Services {
+    let runtime = atomik::assemble(atomik::Parts {
+        db: db.clone(),
         vault: vault.clone(),
         brokers,
-        tokens: tokens.clone(),
-        webhook_key,
-        executor: executor.clone(),
-    };
+        clock: clock.clone(),
+        server: config,
+        executor: atomik_engine::ExecConfig::default(),
+        refresh: RefreshConfig::default(),
+    })
+    .await
+    .expect("assemble the app");
     let (stop_executor, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(executor.clone().run(stop_rx));
-    let state = AppState::new(db.clone(), config, services);
+    tokio::spawn(runtime.executor.clone().run(stop_rx));
+    let state = runtime.state.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = atomik_server::serve(listener, state, async {
@@ -248,8 +259,9 @@ pub async fn spawn_app_on(
         db,
         test_db,
         vault,
-        tokens,
-        executor,
+        tokens: runtime.tokens,
+        executor: runtime.executor,
+        clock,
         _stop_executor: stop_executor,
         _vault_dir: vault_dir,
         shutdown: Some(tx),
@@ -327,46 +339,6 @@ impl Hook {
     /// The signal URL with the secret in the query.
     pub fn signal_url(&self) -> String {
         format!("{}?secret={}", self.url, self.secret)
-    }
-}
-
-/// Create a webhook and an active strategy on it trading `quantity` of
-/// `instrument` on `account_id`, through the API (asserting each answer).
-pub async fn webhook_with_strategy(
-    client: &reqwest::Client,
-    app: &TestApp,
-    csrf: &str,
-    account_id: &str,
-    instrument: &str,
-    quantity: &str,
-) -> Hook {
-    let hook: serde_json::Value = client
-        .post(app.url("/api/v1/webhooks"))
-        .header("x-csrf-token", csrf)
-        .json(&serde_json::json!({"name": format!("{instrument} signals")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = hook["webhook"]["id"]
-        .as_str()
-        .expect("webhook id")
-        .to_string();
-    let res = client
-        .post(app.url("/api/v1/strategies"))
-        .header("x-csrf-token", csrf)
-        .json(&serde_json::json!({"webhook_id": id, "broker_account_id": account_id,
-            "name": format!("{instrument} strategy"), "instrument": instrument, "quantity": quantity}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    Hook {
-        url: app.url(hook["webhook"]["url_path"].as_str().expect("url path")),
-        secret: hook["secret"].as_str().expect("secret").to_string(),
-        id,
     }
 }
 
@@ -502,6 +474,28 @@ pub async fn tradovate_app_configured(
     traders: usize,
     server_config: ServerConfig,
 ) -> TradovateEnv {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    tradovate_app_on_clock(
+        test_db,
+        client_secret,
+        request_timeout,
+        traders,
+        server_config,
+        clock,
+    )
+    .await
+}
+
+/// As [`tradovate_app_configured`], the app, its adapters and the simulator
+/// all on `clock`.
+pub async fn tradovate_app_on_clock(
+    test_db: TestDb,
+    client_secret: &str,
+    request_timeout: std::time::Duration,
+    traders: usize,
+    server_config: ServerConfig,
+    clock: Arc<dyn Clock>,
+) -> TradovateEnv {
     use atomik_broker::{BrokerKind, Environment};
     use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -511,7 +505,6 @@ pub async fn tradovate_app_configured(
         "http://{}/broker-accounts/oauth/tradovate/callback",
         listener.local_addr().unwrap()
     );
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut cfg = sim::SimConfig::demo(clock.clone());
     cfg.clients[0].client_secret = client_secret.to_string();
     cfg.clients[0].redirect_uris = vec![callback.clone()];
