@@ -252,7 +252,7 @@ fn counters_equal_rows(
         .expect("runtime");
     let t = rt.block_on(make());
     let mut runner = TestRunner::new(Config {
-        cases: 24,
+        cases: 64,
         failure_persistence: None,
         ..Config::default()
     });

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Type spellings that may differ, each mapped to one canonical form.
-const ALLOWED: &[(&str, &str)] = &[("BLOB", "BYTES"), ("BYTEA", "BYTES")];
+/// Type spellings that may differ: each backend's own spelling of a type,
+/// mapped to one canonical form (so BYTEA on SQLite or BLOB on PostgreSQL
+/// still counts as a difference).
+const SQLITE_SPELLINGS: &[(&str, &str)] = &[("BLOB", "BYTES")];
+const POSTGRES_SPELLINGS: &[(&str, &str)] = &[("BYTEA", "BYTES")];
 
 fn migrations(backend: &str) -> BTreeMap<String, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +30,7 @@ fn migrations(backend: &str) -> BTreeMap<String, String> {
 
 /// The statements of a migration: comments dropped, whitespace collapsed,
 /// the allowed spellings made canonical (outside string literals only).
-fn statements(sql: &str) -> Vec<String> {
+fn statements(sql: &str, spellings: &[(&str, &str)]) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in sql.lines() {
@@ -42,7 +45,7 @@ fn statements(sql: &str) -> Vec<String> {
         let words: Vec<String> = tokens(&statement)
             .into_iter()
             .map(|token| {
-                ALLOWED
+                spellings
                     .iter()
                     .find(|(spelling, _)| token.eq_ignore_ascii_case(spelling))
                     .map_or(token.clone(), |(_, canonical)| canonical.to_string())
@@ -124,7 +127,10 @@ fn differences(
         let Some(pg) = postgres.get(name) else {
             continue;
         };
-        let (lite, pg) = (statements(lite), statements(pg));
+        let (lite, pg) = (
+            statements(lite, SQLITE_SPELLINGS),
+            statements(pg, POSTGRES_SPELLINGS),
+        );
         if lite.len() != pg.len() {
             out.push(format!(
                 "{name}: {} statements on SQLite, {} on PostgreSQL",
@@ -182,6 +188,12 @@ fn the_comparison_sees_a_column_a_file_and_a_type_but_not_comments_or_blob_spell
         .len(),
         1,
         "a spelling inside a string is data, not a type"
+    );
+    let wrong_spelling = "CREATE TABLE t (id TEXT PRIMARY KEY, sealed BLOB NOT NULL);";
+    assert_eq!(
+        differences(&one("0001.sql", base), &one("0001.sql", wrong_spelling)).len(),
+        1,
+        "BLOB is SQLite's spelling, not PostgreSQL's"
     );
     assert_eq!(
         differences(&one("0001.sql", base), &one("0002.sql", base)).len(),
