@@ -10,6 +10,7 @@
 //! also the one writer the hot path uses, so hot writes queue in memory
 //! (FIFO) instead of sleeping in SQLite's busy handler.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, mpsc};
@@ -82,34 +83,48 @@ impl Batcher {
                 return Ok(value);
             }
         };
-        let (tx, rx) = oneshot::channel::<Result<T>>();
-        let run: JobFn = Box::new(move |conn| {
-            let result = poll_once(f(&mut Tx::Lite(conn))).unwrap_or_else(|| {
-                Err(StorageError::Invalid(
-                    "a database job waited on something other than SQLite".into(),
-                ))
-            });
-            match result {
-                Ok(value) => Some(Box::new(move |committed: std::result::Result<(), String>| {
-                    let _ = tx.send(match committed {
-                        Ok(()) => Ok(value),
-                        Err(e) => Err(StorageError::Invalid(format!("commit failed: {e}"))),
-                    });
-                }) as Finisher),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    None
-                }
-            }
-        });
-        jobs.send(Job { run, atomic })
-            .map_err(|_| StorageError::Invalid("the database writer has stopped".into()))?;
-        rx.await.map_err(|_| {
+        submit(jobs, atomic, f)?.await.map_err(|_| {
             StorageError::Invalid(
                 "the database writer dropped the write (transaction failed)".into(),
             )
         })?
     }
+}
+
+/// Queue `f` for the writer thread; the receiver gets its result once the
+/// batch's commit is known.
+pub(crate) fn submit<T, F>(
+    jobs: &mpsc::Sender<Job>,
+    atomic: bool,
+    f: F,
+) -> Result<oneshot::Receiver<Result<T>>>
+where
+    T: Send + 'static,
+    F: for<'c, 't> FnOnce(&'c mut Tx<'t>) -> BoxFuture<'c, Result<T>> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<Result<T>>();
+    let run: JobFn = Box::new(move |conn| {
+        let result = poll_once(f(&mut Tx::Lite(conn))).unwrap_or_else(|| {
+            Err(StorageError::Invalid(
+                "a database job waited on something other than SQLite".into(),
+            ))
+        });
+        match result {
+            Ok(value) => Some(Box::new(move |committed: std::result::Result<(), String>| {
+                let _ = tx.send(match committed {
+                    Ok(()) => Ok(value),
+                    Err(e) => Err(StorageError::Invalid(format!("commit failed: {e}"))),
+                });
+            }) as Finisher),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                None
+            }
+        }
+    });
+    jobs.send(Job { run, atomic })
+        .map_err(|_| StorageError::Invalid("the database writer has stopped".into()))?;
+    Ok(rx)
 }
 
 /// A SQLite job's future never waits (the driver is synchronous): poll it once.
@@ -126,73 +141,101 @@ fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 
 /// The writer thread: batches back to back until every sender is gone.
 fn write_batches(conn: Connection, path: &std::path::Path, rx: mpsc::Receiver<Job>) {
-    let conn = Mutex::new(conn);
-    let sql = |statement: &str| {
-        conn.lock()
-            .expect("writer connection")
-            .execute_batch(statement)
-    };
-    while let Ok(first) = rx.recv() {
+    let mut conn = Mutex::new(conn);
+    // Jobs not run because their batch's transaction broke: first in the next.
+    let mut carried: VecDeque<Job> = VecDeque::new();
+    loop {
+        let first = match carried.pop_front() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
+            match carried.pop_front().map(Ok).unwrap_or_else(|| rx.try_recv()) {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
-        if let Err(e) = sql("BEGIN IMMEDIATE") {
-            // Dropping the jobs answers their callers with an error.
-            tracing::error!(error = %e, "database writer cannot begin a transaction");
-            continue;
-        }
-        let single = jobs.len() == 1;
-        let mut finishers = Vec::with_capacity(jobs.len());
-        // `Some(true)`: commit what succeeded so far, drop the rest (their
-        // callers get an error); `Some(false)`: roll everything back.
-        let mut stop: Option<bool> = None;
-        for job in jobs {
-            if stop.is_some() {
-                break;
-            }
-            let savepoint = !single && !job.atomic;
-            if savepoint && sql("SAVEPOINT job").is_err() {
-                stop = Some(true);
-                continue;
-            }
-            match (job.run)(&conn) {
-                Some(finish) => {
-                    if savepoint && sql("RELEASE SAVEPOINT job").is_err() {
-                        stop = Some(false);
-                    }
-                    finishers.push(finish);
-                }
-                // A failed single job: roll it back whole.
-                None if single => stop = Some(false),
-                // A failed statement leaves no trace, but some errors end
-                // the transaction: commit (or fail) what came before.
-                None if job.atomic => stop = Some(true),
-                None => {
-                    if sql("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job").is_err() {
-                        stop = Some(false);
-                    }
-                }
-            }
-        }
-        let committed = if stop == Some(false) {
-            Err("the batch transaction broke".to_string())
-        } else {
-            sql("COMMIT").map_err(|e| e.to_string())
-        };
-        let in_transaction = !conn.lock().expect("writer connection").is_autocommit();
-        if committed.is_err() && in_transaction && sql("ROLLBACK").is_err() {
+        if !write_batch(&conn, jobs, &mut carried) {
             // Never keep a connection with an open transaction: start afresh.
             match crate::lite::open(path, false) {
-                Ok(fresh) => *conn.lock().expect("writer connection") = fresh,
+                Ok(fresh) => conn = Mutex::new(fresh),
                 Err(e) => tracing::error!(error = %e, "database writer cannot reopen the database"),
             }
         }
-        for finish in finishers {
-            finish(committed.clone());
-        }
     }
 }
+
+/// One batch: every job in one transaction, each under a savepoint (a
+/// failing job is rolled back alone), one commit, then every caller
+/// answered. Jobs not run because the transaction broke go to `carried`.
+/// False if the connection is left unusable.
+fn write_batch(conn: &Mutex<Connection>, jobs: Vec<Job>, carried: &mut VecDeque<Job>) -> bool {
+    let sql = |statement: &str| match conn.lock() {
+        Ok(conn) => conn.execute_batch(statement).map_err(|e| e.to_string()),
+        Err(_) => Err("the writer connection is poisoned".to_string()),
+    };
+    let in_transaction = || conn.lock().map(|c| !c.is_autocommit()).unwrap_or(false);
+    if let Err(e) = sql("BEGIN IMMEDIATE") {
+        // Dropping the jobs answers their callers with an error.
+        tracing::error!(error = %e, "database writer cannot begin a transaction");
+        return !in_transaction();
+    }
+    let single = jobs.len() == 1;
+    let mut finishers = Vec::with_capacity(jobs.len());
+    // Why the transaction cannot commit, if it cannot.
+    let mut broken: Option<String> = None;
+    let mut jobs = jobs.into_iter();
+    for job in jobs.by_ref() {
+        let savepoint = !single && !job.atomic;
+        if savepoint && let Err(e) = sql("SAVEPOINT job") {
+            // Dropping the job answers its caller with an error (so every
+            // batch consumes at least one job).
+            broken = Some(e);
+            drop(job);
+            break;
+        }
+        match (job.run)(conn) {
+            Some(finish) => {
+                finishers.push(finish);
+                if savepoint && let Err(e) = sql("RELEASE SAVEPOINT job") {
+                    broken = Some(e);
+                }
+            }
+            // A failed single job (its caller has its error): roll it back whole.
+            None if single => broken = Some("the only job failed".into()),
+            // A failed statement leaves no trace, unless its error ended the
+            // transaction (SQLite then rolled everything back).
+            None if !savepoint => {
+                if !in_transaction() {
+                    broken = Some("a failed statement ended the transaction".into());
+                }
+            }
+            None => {
+                if let Err(e) = sql("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job") {
+                    broken = Some(e);
+                }
+            }
+        }
+        if broken.is_some() {
+            break;
+        }
+    }
+    carried.extend(jobs);
+    let committed = match broken {
+        Some(e) => Err(format!("the batch transaction broke: {e}")),
+        None => sql("COMMIT"),
+    };
+    let usable = committed.is_ok() || !in_transaction() || sql("ROLLBACK").is_ok();
+    for finish in finishers {
+        finish(committed.clone());
+    }
+    usable
+}
+
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;

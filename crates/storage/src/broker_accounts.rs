@@ -5,7 +5,9 @@
 
 use atomik_domain::Resource;
 
-use crate::sql::{Cols, FromRow, args};
+use std::sync::LazyLock;
+
+use crate::sql::{Cols, FromRow, Scalar, Tx, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,85 +142,104 @@ pub struct NewAccount<'a> {
 /// refusal leaves nothing behind. A previously disconnected row for the same
 /// broker account is reused (it keeps its history; its strategies stay off).
 pub async fn connect(db: &Db, new: NewAccount<'_>, now: i64) -> Result<BrokerAccount> {
-    let mut tx = db.begin_write().await?;
-    plans::reserve_slot(&mut tx, new.user_id, Resource::BrokerAccounts).await?;
-    let existing: Option<(String, String)> = sqlx::query_as(
-        "SELECT id, status FROM broker_accounts WHERE user_id = $1 AND broker = $2 AND environment = $3 \
-         AND broker_account_id = $4",
-    )
-    .bind(new.user_id)
-    .bind(new.broker)
-    .bind(new.environment)
-    .bind(new.broker_account_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let id = match existing {
-        Some((_, status)) if status != "disconnected" => {
-            return Err(StorageError::Conflict(
-                "a connection to this broker account",
-            ));
-        }
-        Some((id, _)) => {
-            sqlx::query(
-                "UPDATE broker_accounts SET status = 'connected', paused = 0, status_reason = NULL, \
-                 last_error = NULL, last_error_at = NULL, balance = $2, token_expires_at = $3, \
-                 next_refresh_at = $4, refresh_failures = 0, lease_owner = NULL, lease_until = NULL, \
-                 connected_at = $5, disconnected_at = NULL, display_name = $6 WHERE id = $1",
+    let (id, user_id) = (new.id.to_string(), new.user_id.to_string());
+    let key = args![
+        new.user_id,
+        new.broker,
+        new.environment,
+        new.broker_account_id
+    ];
+    let reuse = args![
+        new.balance,
+        new.token_expires_at,
+        new.next_refresh_at,
+        now,
+        new.display_name
+    ];
+    let insert = args![
+        new.id,
+        new.user_id,
+        new.broker,
+        new.environment,
+        new.display_name,
+        new.broker_account_id,
+        new.broker_account_name,
+        new.balance,
+        new.token_expires_at,
+        new.next_refresh_at,
+        now
+    ];
+    let credential = args![
+        new.id,
+        new.user_id,
+        new.credential.kek_id,
+        new.credential.sealed,
+        now
+    ];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            plans::reserve_slot(tx, &user_id, Resource::BrokerAccounts).await?;
+            let existing: Option<(String, String)> = tx
+                .fetch_optional(
+                    "SELECT id, status FROM broker_accounts WHERE user_id = $1 AND broker = $2 \
+                     AND environment = $3 AND broker_account_id = $4",
+                    key,
+                )
+                .await?;
+            match existing {
+                Some((_, status)) if status != "disconnected" => {
+                    return Err(StorageError::Conflict(
+                        "a connection to this broker account",
+                    ));
+                }
+                // The credential was sealed for `new.id` (see
+                // `id_for_connection`); another connect of the same broker
+                // account got in first.
+                Some((existing, _)) if existing != id => {
+                    return Err(StorageError::Conflict(
+                        "a connection to this broker account",
+                    ));
+                }
+                Some(_) => {
+                    let mut args = args![&id];
+                    args.extend(reuse);
+                    tx.execute(
+                        "UPDATE broker_accounts SET status = 'connected', paused = 0, status_reason = NULL, \
+                         last_error = NULL, last_error_at = NULL, balance = $2, token_expires_at = $3, \
+                         next_refresh_at = $4, refresh_failures = 0, lease_owner = NULL, lease_until = NULL, \
+                         connected_at = $5, disconnected_at = NULL, display_name = $6 WHERE id = $1",
+                        args,
+                    )
+                    .await?;
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO broker_accounts (id, user_id, broker, environment, display_name, \
+                         broker_account_id, broker_account_name, status, balance, token_expires_at, \
+                         next_refresh_at, created_at, connected_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $10, $11, $11)",
+                        insert,
+                    )
+                    .await?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO broker_credentials (account_id, user_id, kek_id, sealed, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (account_id) DO UPDATE SET kek_id = $3, sealed = $4, updated_at = $5",
+                credential,
             )
-            .bind(&id)
-            .bind(new.balance)
-            .bind(new.token_expires_at)
-            .bind(new.next_refresh_at)
-            .bind(now)
-            .bind(new.display_name)
-            .execute(&mut *tx)
             .await?;
-            id
-        }
-        None => {
-            sqlx::query(
-                "INSERT INTO broker_accounts (id, user_id, broker, environment, display_name, broker_account_id, \
-                 broker_account_name, status, balance, token_expires_at, next_refresh_at, created_at, connected_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $10, $11, $11)",
-            )
-            .bind(new.id)
-            .bind(new.user_id)
-            .bind(new.broker)
-            .bind(new.environment)
-            .bind(new.display_name)
-            .bind(new.broker_account_id)
-            .bind(new.broker_account_name)
-            .bind(new.balance)
-            .bind(new.token_expires_at)
-            .bind(new.next_refresh_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            new.id.to_string()
-        }
-    };
-    if id != new.id {
-        // The credential was sealed for `new.id` (see `id_for_connection`);
-        // another connect of the same broker account got in first.
-        return Err(StorageError::Conflict(
-            "a connection to this broker account",
-        ));
-    }
-    sqlx::query(
-        "INSERT INTO broker_credentials (account_id, user_id, kek_id, sealed, updated_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (account_id) DO UPDATE SET kek_id = $3, sealed = $4, updated_at = $5",
-    )
-    .bind(&id)
-    .bind(new.user_id)
-    .bind(&new.credential.kek_id)
-    .bind(&new.credential.sealed)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let account = fetch(&mut tx, &id).await?;
-    tx.commit().await?;
-    Ok(account)
+            tx.fetch_optional(BY_ID_SQL.as_str(), args![&id])
+                .await?
+                .ok_or(StorageError::NotFound("broker account"))
+        })
+    })
+    .await
 }
+
+static BY_ID_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1"));
 
 /// The row id to seal a new connection's credential for: an earlier
 /// disconnected row of the same broker account, or a fresh id.
@@ -229,53 +250,34 @@ pub async fn id_for_connection(
     environment: &str,
     broker_account_id: &str,
 ) -> Result<String> {
-    let existing: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM broker_accounts WHERE user_id = $1 AND broker = $2 AND environment = $3 AND broker_account_id = $4",
-    )
-    .bind(user_id)
-    .bind(broker)
-    .bind(environment)
-    .bind(broker_account_id)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(existing.unwrap_or_else(new_id))
-}
-
-async fn fetch(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<BrokerAccount> {
-    let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(&mut **tx)
+    let existing: Option<Scalar<String>> = db
+        .fetch_optional(
+            "SELECT id FROM broker_accounts WHERE user_id = $1 AND broker = $2 AND environment = $3 \
+             AND broker_account_id = $4",
+            args![user_id, broker, environment, broker_account_id],
+        )
         .await?;
-    from_row(&row)
+    Ok(existing.map_or_else(new_id, |s| s.0))
 }
 
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<BrokerAccount>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM broker_accounts WHERE user_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(from_row).collect()
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {COLUMNS} FROM broker_accounts WHERE user_id = $1 ORDER BY created_at, id")
+    });
+    db.fetch_all(SQL.as_str(), args![user_id]).await
 }
 
 /// One of the user's accounts (never another user's).
 pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<Option<BrokerAccount>> {
-    let sql = format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1 AND user_id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1 AND user_id = $2")
+    });
+    db.fetch_optional(SQL.as_str(), args![id, user_id]).await
 }
 
 /// Any account by id (background services).
 pub async fn get(db: &Db, id: &str) -> Result<Option<BrokerAccount>> {
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM broker_accounts WHERE id = $1"));
-    db.fetch_optional(SQL.as_str(), args![id]).await
+    db.fetch_optional(BY_ID_SQL.as_str(), args![id]).await
 }
 
 impl FromRow for BrokerAccount {
@@ -285,13 +287,12 @@ impl FromRow for BrokerAccount {
 }
 
 pub async fn set_paused(db: &Db, user_id: &str, id: &str, paused: bool) -> Result<()> {
-    let n = sqlx::query("UPDATE broker_accounts SET paused = $3 WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .bind(paused as i64)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let n = db
+        .write(
+            "UPDATE broker_accounts SET paused = $3 WHERE id = $1 AND user_id = $2",
+            args![id, user_id, paused],
+        )
+        .await?;
     if n == 0 {
         return Err(StorageError::NotFound("broker account"));
     }
@@ -310,8 +311,8 @@ pub struct Disconnected {
 }
 
 /// Disconnect in one transaction: destroy the stored credential, mark the
-/// account disconnected with `reason`, turn off its strategies, free the
-/// plan slot. Idempotent.
+/// account disconnected with `reason`, turn off its strategies and free
+/// their active-strategy slots, free the account's plan slot. Idempotent.
 pub async fn disconnect(
     db: &Db,
     user_id: &str,
@@ -319,59 +320,76 @@ pub async fn disconnect(
     reason: &str,
     now: i64,
 ) -> Result<Disconnected> {
-    let mut tx = db.begin_write().await?;
-    let changed = sqlx::query(
-        "UPDATE broker_accounts SET status = 'disconnected', status_reason = $3, disconnected_at = $4, \
-         token_expires_at = NULL, next_refresh_at = NULL, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND user_id = $2 AND status <> 'disconnected'",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(reason)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
+    let (user_id, id, reason) = (user_id.to_string(), id.to_string(), reason.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move { disconnect_in(tx, &user_id, &id, &reason, now).await })
+    })
+    .await
+}
+
+async fn disconnect_in(
+    tx: &mut Tx<'_>,
+    user_id: &str,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Disconnected> {
+    let changed = tx
+        .execute(
+            "UPDATE broker_accounts SET status = 'disconnected', status_reason = $3, disconnected_at = $4, \
+             token_expires_at = NULL, next_refresh_at = NULL, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND user_id = $2 AND status <> 'disconnected'",
+            args![id, user_id, reason, now],
+        )
+        .await?
         == 1;
     if !changed {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM broker_accounts WHERE id = $1 AND user_id = $2")
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists: Option<Scalar<String>> = tx
+            .fetch_optional(
+                "SELECT id FROM broker_accounts WHERE id = $1 AND user_id = $2",
+                args![id, user_id],
+            )
+            .await?;
         if exists.is_none() {
             return Err(StorageError::NotFound("broker account"));
         }
     }
-    sqlx::query("DELETE FROM broker_credentials WHERE account_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let deactivated: Vec<String> = sqlx::query_scalar(
-        "UPDATE strategies SET active = 0 WHERE broker_account_id = $1 AND active = 1 RETURNING name",
+    tx.execute(
+        "DELETE FROM broker_credentials WHERE account_id = $1",
+        args![id],
     )
-    .bind(id)
-    .fetch_all(&mut *tx)
     .await?;
-    let groups: Vec<String> = sqlx::query_scalar(
-        "SELECT g.name FROM copy_group_members m JOIN copy_groups g ON g.id = m.group_id \
-         WHERE m.account_id = $1 AND m.active = 1",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE copy_group_members SET active = 0 WHERE account_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
+    let deactivated: Vec<Scalar<String>> = tx
+        .fetch_all(
+            "UPDATE strategies SET active = 0 WHERE broker_account_id = $1 AND active = 1 RETURNING name",
+            args![id],
+        )
         .await?;
+    plans::release_slots(
+        tx,
+        user_id,
+        Resource::ActiveStrategies,
+        deactivated.len() as i64,
+    )
+    .await?;
+    let groups: Vec<Scalar<String>> = tx
+        .fetch_all(
+            "SELECT g.name FROM copy_group_members m JOIN copy_groups g ON g.id = m.group_id \
+             WHERE m.account_id = $1 AND m.active = 1",
+            args![id],
+        )
+        .await?;
+    tx.execute(
+        "UPDATE copy_group_members SET active = 0 WHERE account_id = $1",
+        args![id],
+    )
+    .await?;
     if changed {
-        plans::release_slot(&mut tx, user_id, Resource::BrokerAccounts).await?;
+        plans::release_slot(tx, user_id, Resource::BrokerAccounts).await?;
     }
-    tx.commit().await?;
-    let mut deactivated_strategies = deactivated;
+    let mut deactivated_strategies: Vec<String> = deactivated.into_iter().map(|s| s.0).collect();
     deactivated_strategies.sort();
-    let mut deactivated_memberships = groups;
+    let mut deactivated_memberships: Vec<String> = groups.into_iter().map(|s| s.0).collect();
     deactivated_memberships.sort();
     Ok(Disconnected {
         deactivated_strategies,
@@ -393,11 +411,12 @@ pub async fn credential(db: &Db, account_id: &str) -> Result<Option<(String, Sea
 
 /// Every sealed credential with its key id (for key rotation).
 pub async fn all_credentials(db: &Db) -> Result<Vec<(String, String, SealedCredential)>> {
-    let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT account_id, user_id, kek_id, sealed FROM broker_credentials ORDER BY account_id",
-    )
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<(String, String, String, Vec<u8>)> = db
+        .fetch_all(
+            "SELECT account_id, user_id, kek_id, sealed FROM broker_credentials ORDER BY account_id",
+            args![],
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, user, kek_id, sealed)| (id, user, SealedCredential { kek_id, sealed }))
@@ -413,45 +432,37 @@ pub async fn replace_credential_if(
     new: &SealedCredential,
     now: i64,
 ) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE broker_credentials SET kek_id = $3, sealed = $4, updated_at = $5 \
-         WHERE account_id = $1 AND sealed = $2",
-    )
-    .bind(account_id)
-    .bind(&expected.sealed)
-    .bind(&new.kek_id)
-    .bind(&new.sealed)
-    .bind(now)
-    .execute(db.pool())
-    .await?
-    .rows_affected()
+    Ok(db
+        .write(
+            "UPDATE broker_credentials SET kek_id = $3, sealed = $4, updated_at = $5 \
+             WHERE account_id = $1 AND sealed = $2",
+            args![account_id, &expected.sealed, &new.kek_id, &new.sealed, now],
+        )
+        .await?
         == 1)
 }
 
 /// Connected OAuth accounts whose renewal is due and not leased by anyone.
 pub async fn due_for_refresh(db: &Db, now: i64, limit: i64) -> Result<Vec<BrokerAccount>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM broker_accounts WHERE status IN ('connected', 'error') \
-         AND next_refresh_at IS NOT NULL AND next_refresh_at <= $1 \
-         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_refresh_at, id LIMIT $2"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(from_row).collect()
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {COLUMNS} FROM broker_accounts WHERE status IN ('connected', 'error') \
+             AND next_refresh_at IS NOT NULL AND next_refresh_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_refresh_at, id LIMIT $2"
+        )
+    });
+    db.fetch_all(SQL.as_str(), args![now, limit]).await
 }
 
 /// Accounts the refresh service keeps alive, per `broker:environment`.
 pub async fn refreshable_counts(db: &Db) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
+    db.fetch_all(
         "SELECT broker || ':' || environment, COUNT(*) FROM broker_accounts \
          WHERE status IN ('connected', 'error') AND next_refresh_at IS NOT NULL \
          GROUP BY broker || ':' || environment ORDER BY 1",
+        args![],
     )
-    .fetch_all(db.pool())
-    .await?)
+    .await
 }
 
 /// Take the account's refresh lease (single flight across every instance and
@@ -464,26 +475,23 @@ pub async fn try_lease(
     now: i64,
     until: i64,
 ) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE broker_accounts SET lease_owner = $2, lease_until = $4 \
-         WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3)",
-    )
-    .bind(account_id)
-    .bind(owner)
-    .bind(now)
-    .bind(until)
-    .execute(db.pool())
-    .await?
-    .rows_affected()
+    Ok(db
+        .write(
+            "UPDATE broker_accounts SET lease_owner = $2, lease_until = $4 \
+             WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3)",
+            args![account_id, owner, now, until],
+        )
+        .await?
         == 1)
 }
 
 pub async fn release_lease(db: &Db, account_id: &str, owner: &str) -> Result<()> {
-    sqlx::query("UPDATE broker_accounts SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2")
-        .bind(account_id)
-        .bind(owner)
-        .execute(db.pool())
-        .await?;
+    db.write(
+        "UPDATE broker_accounts SET lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND lease_owner = $2",
+        args![account_id, owner],
+    )
+    .await?;
     Ok(())
 }
 
@@ -498,33 +506,32 @@ pub async fn store_renewal(
     next_refresh_at: i64,
     now: i64,
 ) -> Result<bool> {
-    let mut tx = db.begin_write().await?;
-    let held = sqlx::query(
-        "UPDATE broker_accounts SET token_expires_at = $3, next_refresh_at = $4, last_refresh_at = $5, \
-         last_refresh_result = 'renewed', refresh_failures = 0, status = 'connected', last_error = NULL, \
-         last_error_at = NULL WHERE id = $1 AND lease_owner = $2 AND status <> 'disconnected'",
-    )
-    .bind(account_id)
-    .bind(owner)
-    .bind(expires_at)
-    .bind(next_refresh_at)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !held {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE broker_credentials SET kek_id = $2, sealed = $3, updated_at = $4 WHERE account_id = $1")
-        .bind(account_id)
-        .bind(&credential.kek_id)
-        .bind(&credential.sealed)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(true)
+    let account = args![account_id, owner, expires_at, next_refresh_at, now];
+    let sealed = args![account_id, &credential.kek_id, &credential.sealed, now];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let held = tx
+                .execute(
+                    "UPDATE broker_accounts SET token_expires_at = $3, next_refresh_at = $4, \
+                     last_refresh_at = $5, last_refresh_result = 'renewed', refresh_failures = 0, \
+                     status = 'connected', last_error = NULL, last_error_at = NULL \
+                     WHERE id = $1 AND lease_owner = $2 AND status <> 'disconnected'",
+                    account,
+                )
+                .await?
+                == 1;
+            if held {
+                tx.execute(
+                    "UPDATE broker_credentials SET kek_id = $2, sealed = $3, updated_at = $4 \
+                     WHERE account_id = $1",
+                    sealed,
+                )
+                .await?;
+            }
+            Ok(held)
+        })
+    })
+    .await
 }
 
 /// A renewal failed transiently: record it and when to try again.
@@ -535,16 +542,12 @@ pub async fn record_refresh_failure(
     retry_at: i64,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db.write(
         "UPDATE broker_accounts SET last_refresh_at = $3, last_refresh_result = $2, \
          refresh_failures = refresh_failures + 1, next_refresh_at = $4, last_error = $2, last_error_at = $3 \
          WHERE id = $1 AND status <> 'disconnected'",
+        args![account_id, reason, now, retry_at],
     )
-    .bind(account_id)
-    .bind(reason)
-    .bind(now)
-    .bind(retry_at)
-    .execute(db.pool())
     .await?;
     Ok(())
 }
@@ -564,63 +567,63 @@ pub async fn record_error(
     } else {
         "UPDATE broker_accounts SET last_error = $2, last_error_at = $3 WHERE id = $1"
     };
-    sqlx::query(sql)
-        .bind(account_id)
-        .bind(error)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
+    db.write(sql, args![account_id, error, now]).await?;
     Ok(())
 }
 
 /// A successful Test Connection: fresh balance, error cleared.
 pub async fn record_test_ok(db: &Db, account_id: &str, balance: Option<&str>) -> Result<()> {
-    sqlx::query(
+    db.write(
         "UPDATE broker_accounts SET balance = COALESCE($2, balance), last_error = NULL, last_error_at = NULL, \
          status = CASE WHEN status = 'error' THEN 'connected' ELSE status END \
          WHERE id = $1",
+        args![account_id, balance],
     )
-    .bind(account_id)
-    .bind(balance)
-    .execute(db.pool())
     .await?;
     Ok(())
 }
 
 /// Pause an account on the broker's demand (e.g. a captcha penalty), with the reason.
 pub async fn pause_with_error(db: &Db, account_id: &str, error: &str, now: i64) -> Result<()> {
-    sqlx::query(
+    db.write(
         "UPDATE broker_accounts SET paused = 1, last_error = $2, last_error_at = $3 WHERE id = $1",
+        args![account_id, error, now],
     )
-    .bind(account_id)
-    .bind(error)
-    .bind(now)
-    .execute(db.pool())
     .await?;
     Ok(())
 }
 
-/// The grant is dead: same as a user's disconnect, with the broker's reason.
+/// The grant is dead: same as a user's disconnect, with the broker's reason
+/// (one transaction).
 pub async fn mark_grant_dead(db: &Db, account_id: &str, reason: &str, now: i64) -> Result<()> {
-    let user_id: Option<String> =
-        sqlx::query_scalar("SELECT user_id FROM broker_accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(db.pool())
+    let (id, reason) = (account_id.to_string(), reason.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let owner: Option<Scalar<String>> = tx
+                .fetch_optional(
+                    "SELECT user_id FROM broker_accounts WHERE id = $1",
+                    args![&id],
+                )
+                .await?;
+            let Some(Scalar(user_id)) = owner else {
+                return Ok(());
+            };
+            disconnect_in(tx, &user_id, &id, &reason, now).await?;
+            tx.execute(
+                "UPDATE broker_accounts SET last_error = $2, last_error_at = $3, last_refresh_result = $2 \
+                 WHERE id = $1",
+                args![&id, &reason, now],
+            )
             .await?;
-    let Some(user_id) = user_id else {
-        return Ok(());
-    };
-    disconnect(db, &user_id, account_id, reason, now).await?;
-    sqlx::query("UPDATE broker_accounts SET last_error = $2, last_error_at = $3, last_refresh_result = $2 WHERE id = $1")
-        .bind(account_id)
-        .bind(reason)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+            Ok(())
+        })
+    })
+    .await
 }
 
-/// Create a strategy linked to an account (the signals work builds the rest).
+/// Create an active strategy linked to an account, taking its
+/// active-strategy slot (the signals work builds the rest; see
+/// [`crate::execution::create_strategy`]).
 pub async fn create_strategy(
     db: &Db,
     user_id: &str,
@@ -629,24 +632,30 @@ pub async fn create_strategy(
     now: i64,
 ) -> Result<String> {
     let id = new_id();
-    sqlx::query(
-        "INSERT INTO strategies (id, user_id, broker_account_id, name, active, created_at) VALUES ($1, $2, $3, $4, 1, $5)",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .bind(account_id)
-    .bind(name)
-    .bind(now)
-    .execute(db.pool())
+    let user = user_id.to_string();
+    let row = args![&id, user_id, account_id, name, now];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            plans::reserve_slot(tx, &user, Resource::ActiveStrategies).await?;
+            tx.execute(
+                "INSERT INTO strategies (id, user_id, broker_account_id, name, active, created_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5)",
+                row,
+            )
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
     Ok(id)
 }
 
 pub async fn active_strategy_names(db: &Db, account_id: &str) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT name FROM strategies WHERE broker_account_id = $1 AND active = 1 ORDER BY name",
-    )
-    .bind(account_id)
-    .fetch_all(db.pool())
-    .await?)
+    let rows: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT name FROM strategies WHERE broker_account_id = $1 AND active = 1 ORDER BY name",
+            args![account_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|s| s.0).collect())
 }

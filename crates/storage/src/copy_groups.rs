@@ -3,6 +3,7 @@
 
 use atomik_domain::{Limit, Resource};
 
+use crate::sql::{Scalar, Tx, args};
 use crate::{Backend, Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,17 +15,14 @@ pub struct CopyGroup {
     pub followers: Vec<(String, String, bool)>,
 }
 
-async fn owns_account(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user_id: &str,
-    account_id: &str,
-) -> Result<bool> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM broker_accounts WHERE id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await?;
+async fn owns_account(tx: &mut Tx<'_>, user_id: &str, account_id: &str) -> Result<bool> {
+    let n = tx
+        .fetch_optional::<Scalar<i64>>(
+            "SELECT COUNT(*) FROM broker_accounts WHERE id = $1 AND user_id = $2",
+            args![account_id, user_id],
+        )
+        .await?
+        .map_or(0, |s| s.0);
     Ok(n == 1)
 }
 
@@ -35,28 +33,33 @@ pub async fn create(
     leader_account_id: &str,
     now: i64,
 ) -> Result<String> {
-    let mut tx = db.begin_write().await?;
-    if !owns_account(&mut tx, user_id, leader_account_id).await? {
-        return Err(StorageError::Invalid(
-            "the leader must be one of your broker accounts".into(),
-        ));
-    }
-    plans::reserve_slot(&mut tx, user_id, Resource::CopyGroups).await?;
     let id = new_id();
-    sqlx::query("INSERT INTO copy_groups (id, user_id, name, leader_account_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(user_id)
-        .bind(name)
-        .bind(leader_account_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let (owner, leader) = (user_id.to_string(), leader_account_id.to_string());
+    let row = args![&id, user_id, name, leader_account_id, now];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            if !owns_account(tx, &owner, &leader).await? {
+                return Err(StorageError::Invalid(
+                    "the leader must be one of your broker accounts".into(),
+                ));
+            }
+            plans::reserve_slot(tx, &owner, Resource::CopyGroups).await?;
+            tx.execute(
+                "INSERT INTO copy_groups (id, user_id, name, leader_account_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                row,
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
     Ok(id)
 }
 
 /// Add a follower under the plan's followers-per-group limit (atomic: the
-/// group row is locked on PostgreSQL; SQLite serializes writers).
+/// group row is locked on PostgreSQL; on SQLite every write runs on the one
+/// writer thread).
 pub async fn add_follower(
     db: &Db,
     user_id: &str,
@@ -64,73 +67,80 @@ pub async fn add_follower(
     account_id: &str,
     multiplier: &str,
 ) -> Result<()> {
-    let mut tx = db.begin_write().await?;
     let lock = if db.backend() == Backend::Postgres {
         "SELECT leader_account_id FROM copy_groups WHERE id = $1 AND user_id = $2 FOR UPDATE"
     } else {
         "SELECT leader_account_id FROM copy_groups WHERE id = $1 AND user_id = $2"
     };
-    let leader: Option<String> = sqlx::query_scalar(lock)
-        .bind(group_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let leader = leader.ok_or(StorageError::NotFound("copy group"))?;
-    if leader == account_id || !owns_account(&mut tx, user_id, account_id).await? {
-        return Err(StorageError::Invalid(
-            "a follower must be another of your broker accounts".into(),
-        ));
-    }
-    let limit: Option<i64> = sqlx::query_scalar(
-        "SELECT p.followers_per_group FROM users u JOIN plans p ON p.id = u.plan_id WHERE u.id = $1",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM copy_group_members WHERE group_id = $1 AND active = 1",
-    )
-    .bind(group_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if !Limit::from_db(limit).allows(count.max(0) as u32) {
-        let plan_id: String = sqlx::query_scalar("SELECT plan_id FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
+    let (owner, group, account, multiplier) = (
+        user_id.to_string(),
+        group_id.to_string(),
+        account_id.to_string(),
+        multiplier.to_string(),
+    );
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let leader = tx
+                .fetch_optional::<Scalar<String>>(lock, args![&group, &owner])
+                .await?
+                .ok_or(StorageError::NotFound("copy group"))?
+                .0;
+            if leader == account || !owns_account(tx, &owner, &account).await? {
+                return Err(StorageError::Invalid(
+                    "a follower must be another of your broker accounts".into(),
+                ));
+            }
+            let (plan_id, limit): (String, Option<i64>) = tx
+                .fetch_optional(
+                    "SELECT p.id, p.followers_per_group FROM users u JOIN plans p ON p.id = u.plan_id \
+                     WHERE u.id = $1",
+                    args![&owner],
+                )
+                .await?
+                .ok_or(StorageError::NotFound("user"))?;
+            let count = tx
+                .fetch_optional::<Scalar<i64>>(
+                    "SELECT COUNT(*) FROM copy_group_members WHERE group_id = $1 AND active = 1",
+                    args![&group],
+                )
+                .await?
+                .map_or(0, |s| s.0);
+            if !Limit::from_db(limit).allows(count.max(0) as u32) {
+                return Err(StorageError::Invalid(format!(
+                    "Followers per group limit reached: the {plan_id} plan allows {} followers per copy-trading group.",
+                    Limit::from_db(limit)
+                )));
+            }
+            tx.execute(
+                "INSERT INTO copy_group_members (group_id, account_id, multiplier, active) \
+                 VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (group_id, account_id) DO UPDATE SET multiplier = $3, active = 1",
+                args![&group, &account, multiplier],
+            )
             .await?;
-        return Err(StorageError::Invalid(format!(
-            "Followers per group limit reached: the {plan_id} plan allows {} followers per copy-trading group.",
-            Limit::from_db(limit)
-        )));
-    }
-    sqlx::query(
-        "INSERT INTO copy_group_members (group_id, account_id, multiplier, active) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (group_id, account_id) DO UPDATE SET multiplier = $3, active = 1",
-    )
-    .bind(group_id)
-    .bind(account_id)
-    .bind(multiplier)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<CopyGroup>> {
-    let groups: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT id, name, leader_account_id FROM copy_groups WHERE user_id = $1 ORDER BY created_at, id",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+    let groups: Vec<(String, String, String)> = db
+        .fetch_all(
+            "SELECT id, name, leader_account_id FROM copy_groups WHERE user_id = $1 \
+             ORDER BY created_at, id",
+            args![user_id],
+        )
+        .await?;
     let mut out = Vec::with_capacity(groups.len());
     for (id, name, leader_account_id) in groups {
-        let followers: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT account_id, multiplier, active FROM copy_group_members WHERE group_id = $1 ORDER BY account_id",
-        )
-        .bind(&id)
-        .fetch_all(db.pool())
-        .await?;
+        let followers: Vec<(String, String, i64)> = db
+            .fetch_all(
+                "SELECT account_id, multiplier, active FROM copy_group_members WHERE group_id = $1 \
+                 ORDER BY account_id",
+                args![&id],
+            )
+            .await?;
         out.push(CopyGroup {
             id,
             name,

@@ -4,7 +4,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use std::sync::Arc;
 
-use sqlx::{AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Executor};
 
 use crate::batch::BoxFuture;
 use crate::lite::Lite;
@@ -189,16 +189,6 @@ impl Db {
         &self.pool
     }
 
-    /// A transaction that will write. On SQLite it takes the write lock up
-    /// front (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails
-    /// with SQLITE_BUSY half-way; on PostgreSQL it is a plain `BEGIN`.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
-    }
-
     /// Run `f` in the next group-commit transaction (see [`crate::batch`]):
     /// its result once the batch is durably committed.
     pub(crate) async fn batched<T, F>(&self, f: F) -> Result<T>
@@ -220,13 +210,16 @@ impl Db {
     }
 
     /// At most one row of a read.
-    pub(crate) async fn fetch_optional<T: FromRow>(
+    pub(crate) async fn fetch_optional<T: FromRow + Send + 'static>(
         &self,
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<Option<T>> {
         match &self.lite {
-            Some(lite) => lite.read(|conn| Ok(crate::lite::fetch(conn, sql, &args, 1)?.pop())),
+            Some(lite) => {
+                lite.read(move |conn| Ok(crate::lite::fetch(conn, sql, &args, 1)?.pop()))
+                    .await
+            }
             None => pg_query(sql, args)
                 .fetch_optional(&self.pool)
                 .await?
@@ -237,13 +230,16 @@ impl Db {
     }
 
     /// Every row of a read.
-    pub(crate) async fn fetch_all<T: FromRow>(
+    pub(crate) async fn fetch_all<T: FromRow + Send + 'static>(
         &self,
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<Vec<T>> {
         match &self.lite {
-            Some(lite) => lite.read(|conn| crate::lite::fetch(conn, sql, &args, usize::MAX)),
+            Some(lite) => {
+                lite.read(move |conn| crate::lite::fetch(conn, sql, &args, usize::MAX))
+                    .await
+            }
             None => pg_query(sql, args)
                 .fetch_all(&self.pool)
                 .await?

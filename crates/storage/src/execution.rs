@@ -13,7 +13,7 @@ use atomik_domain::risk::{RawRules, StrategyRules};
 use atomik_domain::sizing::{DEFAULT_MAX_PER_SIGNAL, QuantitySource};
 use rust_decimal::Decimal;
 
-use crate::sql::Cols;
+use crate::sql::{Cols, FromRow, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 pub use crate::intents::*;
@@ -89,110 +89,181 @@ pub struct NewStrategy<'a> {
 }
 
 /// Activate a strategy (plan limit on active strategies); the webhook and the
-/// account must be the user's.
+/// account must be the user's, and the account connected.
 pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<Strategy> {
-    let mut tx = db.begin_write().await?;
-    let owns: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM webhooks WHERE id = $1 AND user_id = $3) \
-              + (SELECT COUNT(*) FROM broker_accounts WHERE id = $2 AND user_id = $3)",
-    )
-    .bind(s.webhook_id)
-    .bind(s.broker_account_id)
-    .bind(s.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if owns != 2 {
-        return Err(StorageError::Invalid(
-            "choose one of your webhooks and one of your broker accounts".into(),
-        ));
-    }
-    plans::reserve_slot(&mut tx, s.user_id, Resource::ActiveStrategies).await?;
     let id = new_id();
+    let (user_id, webhook_id, account_id) = (
+        s.user_id.to_string(),
+        s.webhook_id.to_string(),
+        s.broker_account_id.to_string(),
+    );
     let r = s.rules;
     let from_alert = matches!(r.quantity_source, QuantitySource::FromAlert { .. });
-    sqlx::query(
-        "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
-         quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, \
-         max_signal_age_secs, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
-    )
-    .bind(&id)
-    .bind(s.user_id)
-    .bind(s.webhook_id)
-    .bind(s.broker_account_id)
-    .bind(s.name)
-    .bind(s.instrument)
-    .bind(r.quantity.to_string())
-    .bind(from_alert as i64)
-    .bind(r.max_per_signal().unwrap_or(Decimal::from(DEFAULT_MAX_PER_SIGNAL)).to_string())
-    .bind(r.max_position.map(|d| d.to_string()))
-    .bind(r.trading_hours.map(|h| h.stored()))
-    .bind(r.max_order_quantity.map(|d| d.to_string()))
-    .bind(r.daily_order_cap)
-    .bind(r.max_signal_age_secs)
-    .bind(now)
-    .execute(&mut *tx)
+    let row = args![
+        &id,
+        s.user_id,
+        s.webhook_id,
+        s.broker_account_id,
+        s.name,
+        s.instrument,
+        r.quantity.to_string(),
+        from_alert,
+        r.max_per_signal()
+            .unwrap_or(Decimal::from(DEFAULT_MAX_PER_SIGNAL))
+            .to_string(),
+        r.max_position.map(|d| d.to_string()),
+        r.trading_hours.map(|h| h.stored()),
+        r.max_order_quantity.map(|d| d.to_string()),
+        r.daily_order_cap,
+        r.max_signal_age_secs,
+        now
+    ];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let owned: Option<(i64, Option<String>)> = tx
+                .fetch_optional(
+                    "SELECT (SELECT COUNT(*) FROM webhooks WHERE id = $1 AND user_id = $3), \
+                     (SELECT status FROM broker_accounts WHERE id = $2 AND user_id = $3)",
+                    args![&webhook_id, &account_id, &user_id],
+                )
+                .await?;
+            match owned {
+                Some((1, Some(status))) if status != "disconnected" => {}
+                Some((1, Some(_))) => return Err(account_disconnected()),
+                _ => {
+                    return Err(StorageError::Invalid(
+                        "choose one of your webhooks and one of your broker accounts".into(),
+                    ));
+                }
+            }
+            plans::reserve_slot(tx, &user_id, Resource::ActiveStrategies).await?;
+            tx.execute(
+                "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
+                 quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, \
+                 max_signal_age_secs, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
+                row,
+            )
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
-    tx.commit().await?;
     strategy(db, &id)
         .await?
         .ok_or(StorageError::NotFound("strategy"))
 }
 
+impl FromRow for Strategy {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        strategy_from_row(row)
+    }
+}
+
 pub async fn strategy(db: &Db, id: &str) -> Result<Option<Strategy>> {
-    let sql = format!("SELECT {STRATEGY_COLUMNS} FROM strategies WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(strategy_from_row).transpose()
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {STRATEGY_COLUMNS} FROM strategies WHERE id = $1")
+    });
+    db.fetch_optional(SQL.as_str(), args![id]).await
 }
 
 pub async fn strategies(db: &Db, user_id: &str) -> Result<Vec<Strategy>> {
-    let sql = format!(
-        "SELECT {STRATEGY_COLUMNS} FROM strategies WHERE user_id = $1 ORDER BY created_at, id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(strategy_from_row).collect()
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {STRATEGY_COLUMNS} FROM strategies WHERE user_id = $1 ORDER BY created_at, id"
+        )
+    });
+    db.fetch_all(SQL.as_str(), args![user_id]).await
 }
 
-/// Turn a strategy on (takes a slot) or off (frees it).
+/// Turn a strategy on (takes a slot; its account must be connected) or off
+/// (frees it).
 pub async fn set_strategy_active(db: &Db, user_id: &str, id: &str, active: bool) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT active FROM strategies WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
+    let (user_id, id) = (user_id.to_string(), id.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let current: (i64, Option<String>) = tx
+                .fetch_optional(
+                    "SELECT s.active, a.status FROM strategies s \
+                     LEFT JOIN broker_accounts a ON a.id = s.broker_account_id \
+                     WHERE s.id = $1 AND s.user_id = $2",
+                    args![&id, &user_id],
+                )
+                .await?
+                .ok_or(StorageError::NotFound("strategy"))?;
+            if (current.0 != 0) == active {
+                return Ok(());
+            }
+            if active {
+                if current.1.as_deref().is_none_or(|s| s == "disconnected") {
+                    return Err(account_disconnected());
+                }
+                plans::reserve_slot(tx, &user_id, Resource::ActiveStrategies).await?;
+            } else {
+                plans::release_slot(tx, &user_id, Resource::ActiveStrategies).await?;
+            }
+            tx.execute(
+                "UPDATE strategies SET active = $3 WHERE id = $1 AND user_id = $2",
+                args![&id, &user_id, active],
+            )
             .await?;
-    let current = current.ok_or(StorageError::NotFound("strategy"))? != 0;
-    if current != active {
-        if active {
-            plans::reserve_slot(&mut tx, user_id, Resource::ActiveStrategies).await?;
-        } else {
-            plans::release_slot(&mut tx, user_id, Resource::ActiveStrategies).await?;
-        }
-        sqlx::query("UPDATE strategies SET active = $3 WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .bind(active as i64)
-            .execute(&mut *tx)
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Delete a strategy (frees its slot if it was active). Refused while it
+/// has unfinished orders: they would lose their rules.
+pub async fn delete_strategy(db: &Db, user_id: &str, id: &str) -> Result<()> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT s.active, (SELECT COUNT(*) FROM order_intents i WHERE i.strategy_id = s.id \
+             AND i.status IN ({})) FROM strategies s WHERE s.id = $1 AND s.user_id = $2",
+            atomik_domain::lifecycle::IntentStatus::OPEN_SQL
+        )
+    });
+    let (user_id, id) = (user_id.to_string(), id.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let (active, unfinished): (i64, i64) = tx
+                .fetch_optional(SQL.as_str(), args![&id, &user_id])
+                .await?
+                .ok_or(StorageError::NotFound("strategy"))?;
+            if unfinished > 0 {
+                return Err(StorageError::Invalid(format!(
+                    "this strategy has {unfinished} unfinished order(s): turn it off and delete it \
+                     once they have settled"
+                )));
+            }
+            tx.execute(
+                "DELETE FROM strategies WHERE id = $1 AND user_id = $2",
+                args![&id, &user_id],
+            )
             .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+            if active != 0 {
+                plans::release_slot(tx, &user_id, Resource::ActiveStrategies).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}
+
+fn account_disconnected() -> StorageError {
+    StorageError::Invalid(
+        "this strategy's broker account is disconnected: reconnect the account first".into(),
+    )
 }
 
 /// Every tracked position of an account (non-zero).
 pub async fn positions_of(db: &Db, account_id: &str) -> Result<Vec<(String, String)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT instrument, quantity FROM positions WHERE account_id = $1 ORDER BY instrument",
-    )
-    .bind(account_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<(String, String)> = db
+        .fetch_all(
+            "SELECT instrument, quantity FROM positions WHERE account_id = $1 ORDER BY instrument",
+            args![account_id],
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .filter(|(_, q)| q.parse::<f64>().map(|v| v != 0.0).unwrap_or(true))
@@ -202,15 +273,13 @@ pub async fn positions_of(db: &Db, account_id: &str) -> Result<Vec<(String, Stri
 /// Kill switch scopes: `global`, `user:<id>`, `account:<id>`.
 pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> Result<()> {
     if engaged {
-        sqlx::query("INSERT INTO kill_switches (scope, engaged_at) VALUES ($1, $2) ON CONFLICT (scope) DO NOTHING")
-            .bind(scope)
-            .bind(now)
-            .execute(db.pool())
-            .await?;
+        db.write(
+            "INSERT INTO kill_switches (scope, engaged_at) VALUES ($1, $2) ON CONFLICT (scope) DO NOTHING",
+            args![scope, now],
+        )
+        .await?;
     } else {
-        sqlx::query("DELETE FROM kill_switches WHERE scope = $1")
-            .bind(scope)
-            .execute(db.pool())
+        db.write("DELETE FROM kill_switches WHERE scope = $1", args![scope])
             .await?;
     }
     Ok(())

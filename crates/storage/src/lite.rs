@@ -10,7 +10,7 @@
 //! whole group-committed batch at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -33,8 +33,22 @@ impl Lite {
         }
     }
 
+    /// Run `f` on a read-only connection, on a blocking-pool thread (never
+    /// on an async worker: a read may wait for SQLite's busy handler or for
+    /// the disk).
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let lite = Arc::clone(self);
+        tokio::task::spawn_blocking(move || lite.read_here(f))
+            .await
+            .map_err(|e| StorageError::Invalid(format!("a database read did not finish: {e}")))?
+    }
+
     /// Run `f` on a read-only connection, on this thread.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    fn read_here<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().expect("readers").pop();
         let conn = match pooled {
             Some(conn) => conn,

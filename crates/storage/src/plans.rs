@@ -1,17 +1,25 @@
 //! The plan catalog, usage counters and the one atomic primitive that
 //! reserves a slot under a plan limit.
 
-use atomik_domain::{Limit, Plan, PlanId, Resource};
-use sqlx::{Any, Row, Transaction};
+use std::sync::LazyLock;
 
+use atomik_domain::{Limit, Plan, PlanId, Resource};
+
+use crate::sql::{Cols, FromRow, Scalar, Tx, args};
 use crate::{Db, Result, StorageError};
 
 pub(crate) const PLAN_COLUMNS: &str = "id, name, price_cents_per_month, broker_accounts, active_webhooks, \
      active_strategies, copy_groups, followers_per_group, trade_execution";
 
-pub(crate) fn plan_from_row(row: &sqlx::any::AnyRow) -> Result<Plan> {
-    plan_from_prefixed(row, "")
+impl FromRow for Plan {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        plan_from_prefixed(row, "")
+    }
 }
+
+static CATALOG_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {PLAN_COLUMNS} FROM plans ORDER BY price_cents_per_month, id")
+});
 
 /// A plan from columns named `{prefix}{column}` (joined queries).
 pub(crate) fn plan_from_prefixed(row: &impl crate::sql::Cols, prefix: &str) -> Result<Plan> {
@@ -31,43 +39,33 @@ pub(crate) fn plan_from_prefixed(row: &impl crate::sql::Cols, prefix: &str) -> R
 
 /// Every plan, cheapest first.
 pub async fn catalog(db: &Db) -> Result<Vec<Plan>> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans ORDER BY price_cents_per_month, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(plan_from_row).collect()
+    db.fetch_all(CATALOG_SQL.as_str(), args![]).await
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Plan>> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(plan_from_row).transpose()
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1"));
+    db.fetch_optional(SQL.as_str(), args![id]).await
 }
 
 /// Trial length in days for a plan (0 = no trial).
 pub async fn trial_days(db: &Db, id: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT trial_days FROM plans WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .unwrap_or(0),
-    )
+    Ok(db
+        .fetch_optional::<Scalar<i64>>("SELECT trial_days FROM plans WHERE id = $1", args![id])
+        .await?
+        .map_or(0, |s| s.0))
 }
 
 /// Current usage of every limited resource for a user.
 pub async fn usage(db: &Db, user_id: &str) -> Result<Vec<(Resource, u32)>> {
-    let rows = sqlx::query("SELECT resource, used FROM usage_counters WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(db.pool())
+    let rows: Vec<(String, i64)> = db
+        .fetch_all(
+            "SELECT resource, used FROM usage_counters WHERE user_id = $1",
+            args![user_id],
+        )
         .await?;
     let mut out: Vec<(Resource, u32)> = Resource::ALL.iter().map(|r| (*r, 0)).collect();
-    for row in rows {
-        let key: String = row.try_get("resource")?;
-        let used: i64 = row.try_get("used")?;
+    for (key, used) in rows {
         if let Some(slot) = out.iter_mut().find(|(r, _)| r.key() == key) {
             slot.1 = used.max(0) as u32;
         }
@@ -90,35 +88,19 @@ fn limit_column(resource: Resource) -> &'static str {
 ///
 /// Atomic on both backends: the check and the increment are one conditional
 /// `UPDATE`. PostgreSQL row-locks the counter and re-evaluates the condition
-/// after any concurrent writer commits; SQLite serializes writers. The slot is
-/// taken in the caller's transaction, so it commits or rolls back together
-/// with the resource it pays for.
-pub async fn reserve_slot(
-    tx: &mut Transaction<'static, Any>,
-    user_id: &str,
-    resource: Resource,
-) -> Result<()> {
-    sqlx::query(
+/// after any concurrent writer commits; on SQLite every write runs on the one
+/// writer thread. The slot is taken in the caller's transaction, so it
+/// commits or rolls back together with the resource it pays for.
+pub(crate) async fn reserve_slot(tx: &mut Tx<'_>, user_id: &str, resource: Resource) -> Result<()> {
+    tx.execute(
         "INSERT INTO usage_counters (user_id, resource, used) VALUES ($1, $2, 0) \
          ON CONFLICT (user_id, resource) DO NOTHING",
+        args![user_id, resource.key()],
     )
-    .bind(user_id)
-    .bind(resource.key())
-    .execute(&mut **tx)
     .await?;
-    let column = limit_column(resource);
-    let sql = format!(
-        "UPDATE usage_counters SET used = used + 1 \
-         WHERE user_id = $1 AND resource = $2 AND EXISTS ( \
-             SELECT 1 FROM users u JOIN plans p ON p.id = u.plan_id \
-             WHERE u.id = $1 AND (p.{column} IS NULL OR usage_counters.used < p.{column}))"
-    );
-    let updated = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(resource.key())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let updated = tx
+        .execute(reserve_sql(resource), args![user_id, resource.key()])
+        .await?;
     if updated == 1 {
         return Ok(());
     }
@@ -127,37 +109,83 @@ pub async fn reserve_slot(
     ))
 }
 
+/// The conditional increment for `resource` (built once per resource).
+fn reserve_sql(resource: Resource) -> &'static str {
+    fn build(resource: Resource) -> String {
+        let column = limit_column(resource);
+        format!(
+            "UPDATE usage_counters SET used = used + 1 \
+             WHERE user_id = $1 AND resource = $2 AND EXISTS ( \
+                 SELECT 1 FROM users u JOIN plans p ON p.id = u.plan_id \
+                 WHERE u.id = $1 AND (p.{column} IS NULL OR usage_counters.used < p.{column}))"
+        )
+    }
+    static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
+        [
+            build(Resource::BrokerAccounts),
+            build(Resource::ActiveWebhooks),
+            build(Resource::ActiveStrategies),
+            build(Resource::CopyGroups),
+        ]
+    });
+    let index = match resource {
+        Resource::BrokerAccounts => 0,
+        Resource::ActiveWebhooks => 1,
+        Resource::ActiveStrategies => 2,
+        Resource::CopyGroups => 3,
+    };
+    SQL[index].as_str()
+}
+
 /// Give back one slot of `resource` (never below zero).
-pub async fn release_slot(
-    tx: &mut Transaction<'static, Any>,
+pub(crate) async fn release_slot(tx: &mut Tx<'_>, user_id: &str, resource: Resource) -> Result<()> {
+    release_slots(tx, user_id, resource, 1).await
+}
+
+/// Give back `n` slots of `resource` (never below zero).
+pub(crate) async fn release_slots(
+    tx: &mut Tx<'_>,
     user_id: &str,
     resource: Resource,
+    n: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE usage_counters SET used = used - 1 WHERE user_id = $1 AND resource = $2 AND used > 0")
-        .bind(user_id)
-        .bind(resource.key())
-        .execute(&mut **tx)
-        .await?;
+    if n <= 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE usage_counters SET used = CASE WHEN used > $3 THEN used - $3 ELSE 0 END \
+         WHERE user_id = $1 AND resource = $2",
+        args![user_id, resource.key(), n],
+    )
+    .await?;
     Ok(())
 }
 
+/// [`reserve_slot`] in a transaction of its own (operators, tests).
+pub async fn reserve(db: &Db, user_id: &str, resource: Resource) -> Result<()> {
+    let user_id = user_id.to_string();
+    db.batched(move |tx| Box::pin(async move { reserve_slot(tx, &user_id, resource).await }))
+        .await
+}
+
+/// [`release_slot`] in a transaction of its own (operators, tests).
+pub async fn release(db: &Db, user_id: &str, resource: Resource) -> Result<()> {
+    let user_id = user_id.to_string();
+    db.batched(move |tx| Box::pin(async move { release_slot(tx, &user_id, resource).await }))
+        .await
+}
+
 async fn limit_reached(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx<'_>,
     user_id: &str,
     resource: Resource,
 ) -> Result<atomik_domain::LimitReached> {
-    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans ORDER BY price_cents_per_month, id");
-    let catalog = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&mut **tx)
+    let catalog: Vec<Plan> = tx.fetch_all(CATALOG_SQL.as_str(), args![]).await?;
+    let plan_id = tx
+        .fetch_optional::<Scalar<String>>("SELECT plan_id FROM users WHERE id = $1", args![user_id])
         .await?
-        .iter()
-        .map(plan_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    let plan_id: String = sqlx::query_scalar("SELECT plan_id FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StorageError::NotFound("user"))?;
+        .ok_or(StorageError::NotFound("user"))?
+        .0;
     let plan = catalog
         .iter()
         .find(|p| p.id.0 == plan_id)

@@ -264,57 +264,37 @@ pub struct DeliveryRow {
     pub processing_us: i64,
 }
 
+impl crate::sql::FromRow for DeliveryRow {
+    fn from_row(row: &impl crate::sql::Cols) -> Result<Self> {
+        Ok(DeliveryRow {
+            received_at: row.try_get("received_at")?,
+            source_ip: row.try_get("source_ip")?,
+            status: row.try_get("status")?,
+            payload: row.try_get("payload")?,
+            reason: row.try_get("reason")?,
+            signal_id: row.try_get("signal_id")?,
+            duplicate: row.try_get::<i64>("duplicate")? != 0,
+            processing_us: row.try_get("processing_us")?,
+        })
+    }
+}
+
 /// The newest deliveries of a webhook (the Logs tab).
 pub async fn deliveries(db: &Db, webhook_id: &str, limit: i64) -> Result<Vec<DeliveryRow>> {
-    type Row = (
-        i64,
-        Option<String>,
-        i64,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    db.fetch_all(
         "SELECT received_at, source_ip, status, payload, reason, signal_id, duplicate, processing_us \
          FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+        args![webhook_id, limit],
     )
-    .bind(webhook_id)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                received_at,
-                source_ip,
-                status,
-                payload,
-                reason,
-                signal_id,
-                duplicate,
-                processing_us,
-            )| DeliveryRow {
-                received_at,
-                source_ip,
-                status,
-                payload,
-                reason,
-                signal_id,
-                duplicate: duplicate != 0,
-                processing_us,
-            },
-        )
-        .collect())
+    .await
 }
 
 pub async fn count(db: &Db, webhook_id: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM signals WHERE webhook_id = $1")
-            .bind(webhook_id)
-            .fetch_one(db.pool())
-            .await?,
-    )
+    Ok(db
+        .fetch_optional::<Scalar<i64>>(
+            "SELECT COUNT(*) FROM signals WHERE webhook_id = $1",
+            args![webhook_id],
+        )
+        .await?
+        .map_or(0, |s| s.0))
 }

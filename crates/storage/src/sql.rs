@@ -19,6 +19,23 @@ pub(crate) enum Arg {
     NullInt,
     Int(i64),
     Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<&[u8]> for Arg {
+    fn from(v: &[u8]) -> Self {
+        Arg::Blob(v.to_vec())
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Blob(v)
+    }
+}
+impl From<&Vec<u8>> for Arg {
+    fn from(v: &Vec<u8>) -> Self {
+        Arg::Blob(v.clone())
+    }
 }
 
 impl From<i64> for Arg {
@@ -82,6 +99,7 @@ impl rusqlite::ToSql for Arg {
             Arg::Null | Arg::NullInt => ToSqlOutput::Borrowed(ValueRef::Null),
             Arg::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
             Arg::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Arg::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
         })
     }
 }
@@ -103,6 +121,7 @@ fn bind_pg<'q>(
         Arg::NullInt => query.bind(None::<i64>),
         Arg::Int(v) => query.bind(v),
         Arg::Text(v) => query.bind(v),
+        Arg::Blob(v) => query.bind(v),
     }
 }
 
@@ -174,6 +193,12 @@ impl<A: ColType, B: ColType> FromRow for (A, B) {
 impl<A: ColType, B: ColType, C: ColType> FromRow for (A, B, C) {
     fn from_row(row: &impl Cols) -> Result<Self> {
         Ok((row.at(0)?, row.at(1)?, row.at(2)?))
+    }
+}
+
+impl<A: ColType, B: ColType, C: ColType, D: ColType> FromRow for (A, B, C, D) {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        Ok((row.at(0)?, row.at(1)?, row.at(2)?, row.at(3)?))
     }
 }
 

@@ -2,29 +2,26 @@
 //! value that proves at start-up the key is the right one) and server-wide
 //! secrets such as the webhook HMAC key.
 
+use crate::sql::{Scalar, args};
 use crate::{Db, Result, StorageError};
 
 pub const KEY_CHECK: &str = "key_check";
 
 /// A sealed value by name: its key id and sealed bytes.
 pub async fn get(db: &Db, id: &str) -> Result<Option<(String, Vec<u8>)>> {
-    Ok(
-        sqlx::query_as("SELECT kek_id, sealed FROM vault_meta WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?,
+    db.fetch_optional(
+        "SELECT kek_id, sealed FROM vault_meta WHERE id = $1",
+        args![id],
     )
+    .await
 }
 
 pub async fn put(db: &Db, id: &str, kek_id: &str, sealed: &[u8]) -> Result<()> {
-    sqlx::query(
+    db.write(
         "INSERT INTO vault_meta (id, kek_id, sealed) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET kek_id = $2, sealed = $3",
+        args![id, kek_id, sealed],
     )
-    .bind(id)
-    .bind(kek_id)
-    .bind(sealed)
-    .execute(db.pool())
     .await?;
     Ok(())
 }
@@ -37,12 +34,11 @@ pub async fn put_if_absent(
     kek_id: &str,
     sealed: &[u8],
 ) -> Result<(String, Vec<u8>)> {
-    sqlx::query("INSERT INTO vault_meta (id, kek_id, sealed) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(kek_id)
-        .bind(sealed)
-        .execute(db.pool())
-        .await?;
+    db.write(
+        "INSERT INTO vault_meta (id, kek_id, sealed) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        args![id, kek_id, sealed],
+    )
+    .await?;
     get(db, id)
         .await?
         .ok_or(StorageError::NotFound("vault value"))
@@ -50,9 +46,10 @@ pub async fn put_if_absent(
 
 /// Every sealed value's name (for key rotation).
 pub async fn names(db: &Db) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM vault_meta ORDER BY id")
-        .fetch_all(db.pool())
-        .await?)
+    let rows: Vec<Scalar<String>> = db
+        .fetch_all("SELECT id FROM vault_meta ORDER BY id", args![])
+        .await?;
+    Ok(rows.into_iter().map(|s| s.0).collect())
 }
 
 pub async fn key_check(db: &Db) -> Result<Option<(String, Vec<u8>)>> {
@@ -65,10 +62,12 @@ pub async fn set_key_check(db: &Db, kek_id: &str, sealed: &[u8]) -> Result<()> {
 
 /// Whether any sealed data exists (a missing key is then fatal, not fresh).
 pub async fn has_sealed_data(db: &Db) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM vault_meta) + (SELECT COUNT(*) FROM broker_credentials)",
-    )
-    .fetch_one(db.pool())
-    .await?;
+    let n = db
+        .fetch_optional::<Scalar<i64>>(
+            "SELECT (SELECT COUNT(*) FROM vault_meta) + (SELECT COUNT(*) FROM broker_credentials)",
+            args![],
+        )
+        .await?
+        .map_or(0, |s| s.0);
     Ok(n > 0)
 }

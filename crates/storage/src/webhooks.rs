@@ -4,7 +4,9 @@
 
 use atomik_domain::Resource;
 
-use crate::sql::{Cols, FromRow, args};
+use std::sync::LazyLock;
+
+use crate::sql::{Cols, FromRow, Scalar, Tx, args};
 use crate::{Db, Result, StorageError, new_id, plans};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,52 +46,53 @@ pub struct NewWebhook<'a> {
     pub secret_digest: &'a str,
 }
 
+impl FromRow for Webhook {
+    fn from_row(row: &impl Cols) -> Result<Self> {
+        from_row(row)
+    }
+}
+
 /// Create an active webhook: the plan slot, the webhook and its secret digest
 /// in one transaction.
 pub async fn create(db: &Db, new: NewWebhook<'_>, now: i64) -> Result<Webhook> {
     let id = new_id();
-    let mut tx = db.begin_write().await?;
-    plans::reserve_slot(&mut tx, new.user_id, Resource::ActiveWebhooks).await?;
-    sqlx::query(
-        "INSERT INTO webhooks (id, user_id, name, description, token, active, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6)",
-    )
-    .bind(&id)
-    .bind(new.user_id)
-    .bind(new.name)
-    .bind(new.description)
-    .bind(new.token)
-    .bind(now)
-    .execute(&mut *tx)
+    let user_id = new.user_id.to_string();
+    let row = args![&id, new.user_id, new.name, new.description, new.token, now];
+    let secret = args![new.secret_digest, &id, now];
+    db.batched(move |tx| {
+        Box::pin(async move {
+            plans::reserve_slot(tx, &user_id, Resource::ActiveWebhooks).await?;
+            tx.execute(
+                "INSERT INTO webhooks (id, user_id, name, description, token, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6)",
+                row,
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO webhook_secrets (digest, webhook_id, created_at) VALUES ($1, $2, $3)",
+                secret,
+            )
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
-    sqlx::query("INSERT INTO webhook_secrets (digest, webhook_id, created_at) VALUES ($1, $2, $3)")
-        .bind(new.secret_digest)
-        .bind(&id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     find(db, new.user_id, &id)
         .await?
         .ok_or(StorageError::NotFound("webhook"))
 }
 
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<Webhook>> {
-    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(from_row).collect()
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY created_at, id")
+    });
+    db.fetch_all(SQL.as_str(), args![user_id]).await
 }
 
 pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<Option<Webhook>> {
-    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2"));
+    db.fetch_optional(SQL.as_str(), args![id, user_id]).await
 }
 
 /// What ingress needs to judge a delivery, in one round trip: the webhook,
@@ -159,59 +162,77 @@ impl FromRow for IngressView {
     }
 }
 
+/// Whether the user's webhook `id` is active (`NotFound` if not theirs).
+async fn is_active(tx: &mut Tx<'_>, user_id: &str, id: &str) -> Result<bool> {
+    let active = tx
+        .fetch_optional::<Scalar<i64>>(
+            "SELECT active FROM webhooks WHERE id = $1 AND user_id = $2",
+            args![id, user_id],
+        )
+        .await?
+        .ok_or(StorageError::NotFound("webhook"))?;
+    Ok(active.0 != 0)
+}
+
 /// Pause (frees the active-webhook slot) or resume (takes one).
 pub async fn set_active(db: &Db, user_id: &str, id: &str, active: bool) -> Result<Webhook> {
-    let mut tx = db.begin_write().await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT active FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let current = current.ok_or(StorageError::NotFound("webhook"))? != 0;
-    if current != active {
-        if active {
-            plans::reserve_slot(&mut tx, user_id, Resource::ActiveWebhooks).await?;
-        } else {
-            plans::release_slot(&mut tx, user_id, Resource::ActiveWebhooks).await?;
-        }
-        sqlx::query("UPDATE webhooks SET active = $3 WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .bind(active as i64)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
+    let (owner, webhook) = (user_id.to_string(), id.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            if is_active(tx, &owner, &webhook).await? != active {
+                if active {
+                    plans::reserve_slot(tx, &owner, Resource::ActiveWebhooks).await?;
+                } else {
+                    plans::release_slot(tx, &owner, Resource::ActiveWebhooks).await?;
+                }
+                tx.execute(
+                    "UPDATE webhooks SET active = $3 WHERE id = $1 AND user_id = $2",
+                    args![&webhook, &owner, active],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
     find(db, user_id, id)
         .await?
         .ok_or(StorageError::NotFound("webhook"))
 }
 
-/// Delete a webhook (its secrets go with it; its slot is freed if active).
+/// Delete a webhook (its secrets and strategies go with it; its slot and
+/// its active strategies' slots are freed).
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    let active: Option<i64> =
-        sqlx::query_scalar("SELECT active FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
+    let (owner, webhook) = (user_id.to_string(), id.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let active = is_active(tx, &owner, &webhook).await?;
+            // Its strategies go with it (ON DELETE CASCADE): free their slots.
+            let strategies = tx
+                .fetch_optional::<Scalar<i64>>(
+                    "SELECT COUNT(*) FROM strategies WHERE webhook_id = $1 AND active = 1",
+                    args![&webhook],
+                )
+                .await?
+                .map_or(0, |s| s.0);
+            plans::release_slots(tx, &owner, Resource::ActiveStrategies, strategies).await?;
+            tx.execute(
+                "DELETE FROM webhook_secrets WHERE webhook_id = $1",
+                args![&webhook],
+            )
             .await?;
-    let active = active.ok_or(StorageError::NotFound("webhook"))? != 0;
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    if active {
-        plans::release_slot(&mut tx, user_id, Resource::ActiveWebhooks).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+            tx.execute(
+                "DELETE FROM webhooks WHERE id = $1 AND user_id = $2",
+                args![&webhook, &owner],
+            )
+            .await?;
+            if active {
+                plans::release_slot(tx, &owner, Resource::ActiveWebhooks).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Rotate: the new secret is live at once; the current ones stay live until
@@ -224,34 +245,31 @@ pub async fn rotate_secret(
     old_until: i64,
     now: i64,
 ) -> Result<()> {
-    let mut tx = db.begin_write().await?;
-    let owned: Option<String> =
-        sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
+    let (owner, webhook, digest) = (user_id.to_string(), id.to_string(), new_digest.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            is_active(tx, &owner, &webhook).await?;
+            tx.execute(
+                "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+                args![&webhook, old_until],
+            )
             .await?;
-    owned.ok_or(StorageError::NotFound("webhook"))?;
-    sqlx::query(
-        "UPDATE webhook_secrets SET expires_at = $2 WHERE webhook_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(id)
-    .bind(old_until)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO webhook_secrets (digest, webhook_id, created_at) VALUES ($1, $2, $3)")
-        .bind(new_digest)
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+            tx.execute(
+                "DELETE FROM webhook_secrets WHERE webhook_id = $1 AND expires_at IS NOT NULL \
+                 AND expires_at <= $2",
+                args![&webhook, now],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO webhook_secrets (digest, webhook_id, created_at) VALUES ($1, $2, $3)",
+                args![digest, &webhook, now],
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn set_allowed_ips(
@@ -260,13 +278,12 @@ pub async fn set_allowed_ips(
     id: &str,
     allowed_ips: &str,
 ) -> Result<Webhook> {
-    let n = sqlx::query("UPDATE webhooks SET allowed_ips = $3 WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .bind(allowed_ips)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let n = db
+        .write(
+            "UPDATE webhooks SET allowed_ips = $3 WHERE id = $1 AND user_id = $2",
+            args![id, user_id, allowed_ips],
+        )
+        .await?;
     if n == 0 {
         return Err(StorageError::NotFound("webhook"));
     }

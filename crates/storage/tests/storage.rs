@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use atomik_domain::{Limit, Resource, SubscriptionStatus};
-use atomik_storage::{Db, StorageError, plans, throttle, users};
+use atomik_storage::{Db, StorageError, plans, throttle, users, webhooks};
 use atomik_testkit::on_both_databases;
 
 async fn make_user(db: &Db, email: &str, plan: &str) -> users::User {
@@ -56,10 +56,7 @@ on_both_databases!(
             let db = db.clone();
             let user_id = user.id.clone();
             tasks.push(tokio::spawn(async move {
-                let mut tx = db.begin_write().await?;
-                plans::reserve_slot(&mut tx, &user_id, Resource::BrokerAccounts).await?;
-                tx.commit().await?;
-                Ok::<(), StorageError>(())
+                plans::reserve(&db, &user_id, Resource::BrokerAccounts).await
             }));
         }
         let (mut ok, mut limited) = (0, 0);
@@ -83,34 +80,70 @@ on_both_databases!(
     async fn released_and_rolled_back_slots_are_free_again(t) {
         let user = make_user(&t.db, "slots@example.com", "starter").await;
         for _ in 0..2 {
-            let mut tx = t.db.begin_write().await.unwrap();
-            plans::reserve_slot(&mut tx, &user.id, Resource::BrokerAccounts).await.unwrap();
-            tx.commit().await.unwrap();
+            plans::reserve(&t.db, &user.id, Resource::BrokerAccounts).await.unwrap();
         }
-        // A reservation in a transaction that rolls back takes nothing.
-        let mut tx = t.db.begin_write().await.unwrap();
-        let err = plans::reserve_slot(&mut tx, &user.id, Resource::BrokerAccounts).await.unwrap_err();
+        let err = plans::reserve(&t.db, &user.id, Resource::BrokerAccounts).await.unwrap_err();
         assert!(matches!(err, StorageError::LimitReached(_)));
-        drop(tx);
-        let mut tx = t.db.begin_write().await.unwrap();
-        plans::release_slot(&mut tx, &user.id, Resource::BrokerAccounts).await.unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = t.db.begin_write().await.unwrap();
-        plans::reserve_slot(&mut tx, &user.id, Resource::BrokerAccounts).await.unwrap();
-        tx.rollback().await.unwrap();
+        plans::release(&t.db, &user.id, Resource::BrokerAccounts).await.unwrap();
         assert!(plans::usage(&t.db, &user.id).await.unwrap().contains(&(Resource::BrokerAccounts, 1)));
+        // A reservation whose transaction rolls back takes nothing: a webhook
+        // refused after its slot was taken (the token is already in use).
+        let hook = |token: &'static str| webhooks::NewWebhook {
+            user_id: &user.id,
+            name: "w",
+            description: "",
+            token,
+            secret_digest: token,
+        };
+        webhooks::create(&t.db, hook("tok-1"), 1).await.unwrap();
+        webhooks::create(&t.db, hook("tok-1"), 1).await.unwrap_err();
+        assert!(plans::usage(&t.db, &user.id).await.unwrap().contains(&(Resource::ActiveWebhooks, 1)));
         // Free has no slots; Unlimited has no ceiling.
         let free = make_user(&t.db, "free@example.com", "free").await;
-        let mut tx = t.db.begin_write().await.unwrap();
-        let err = plans::reserve_slot(&mut tx, &free.id, Resource::ActiveWebhooks).await.unwrap_err();
+        let err = plans::reserve(&t.db, &free.id, Resource::ActiveWebhooks).await.unwrap_err();
         assert!(err.to_string().contains("Upgrade to Starter for 3"), "{err}");
-        drop(tx);
         let big = make_user(&t.db, "big@example.com", "unlimited").await;
-        let mut tx = t.db.begin_write().await.unwrap();
         for _ in 0..25 {
-            plans::reserve_slot(&mut tx, &big.id, Resource::CopyGroups).await.unwrap();
+            plans::reserve(&t.db, &big.id, Resource::CopyGroups).await.unwrap();
         }
-        tx.commit().await.unwrap();
+        assert!(plans::usage(&t.db, &big.id).await.unwrap().contains(&(Resource::CopyGroups, 25)));
+    }
+);
+
+on_both_databases!(
+    /// Concurrent writes share group commits: the ones that fail (duplicate
+    /// emails) fail alone, every other one is written.
+    async fn concurrent_sign_ups_with_duplicates_fail_alone(t) {
+        let mut tasks = Vec::new();
+        for i in 0..90 {
+            let db = t.db.clone();
+            tasks.push(tokio::spawn(async move {
+                let email = format!("u{}@example.com", i % 60);
+                users::create(
+                    &db,
+                    users::NewUser {
+                        email: &email,
+                        password_hash: "x",
+                        plan_id: "starter",
+                        subscription_status: SubscriptionStatus::Active,
+                        trial_ends_at: None,
+                        is_admin: false,
+                    },
+                    1,
+                )
+                .await
+            }));
+        }
+        let (mut ok, mut conflicts) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(StorageError::Conflict(_)) => conflicts += 1,
+                Err(other) => panic!("unexpected error: {other}"),
+            }
+        }
+        assert_eq!((ok, conflicts), (60, 30));
+        assert_eq!(users::list(&t.db).await.unwrap().len(), 60);
     }
 );
 
