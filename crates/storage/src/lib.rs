@@ -1,10 +1,10 @@
 //! Storage behind one interface, on SQLite (embedded, default) and PostgreSQL.
 //!
 //! Both backends run the same SQL; only the migrations and connection
-//! set-up differ. Most of it goes through sqlx's `Any` driver; the hot path
-//! (ingress, signal recording, execution) goes through [`sql`], which runs
-//! it on direct SQLite connections ([`lite`]) or on sqlx for PostgreSQL.
-//! Times are Unix milliseconds.
+//! set-up differ. Every repository statement goes through [`sql`], which
+//! runs it on direct SQLite connections ([`lite`]: reads on the blocking
+//! pool, every write on the one writer thread of [`batch`]) or on sqlx for
+//! PostgreSQL. sqlx also runs the migrations. Times are Unix milliseconds.
 
 mod batch;
 pub mod broker_accounts;

@@ -1,11 +1,11 @@
-//! SQLite without hand-offs: the hot path's statements run on direct
+//! SQLite without sqlx's hand-offs: every repository statement runs on direct
 //! connections to the same file the sqlx pool uses (same bundled SQLite).
 //!
 //! sqlx runs each SQLite connection on its own thread and passes every
 //! statement there and back (two thread switches per statement); on two
 //! cores that scheduling, not SQL, was half the server's CPU. Here a read
-//! runs inline on the calling thread (a point query on a warm page cache
-//! takes microseconds) on a connection taken from a small pool, and every
+//! runs on tokio's blocking pool (never on an async worker: it may wait for
+//! SQLite or the disk) on a connection taken from a small pool, and every
 //! write goes to the one writer thread ([`crate::batch`]), which answers a
 //! whole group-committed batch at once.
 

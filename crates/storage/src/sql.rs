@@ -10,8 +10,9 @@ use sqlx::query::Query;
 
 use crate::Result;
 
-/// A bound argument.
-#[derive(Debug, Clone, PartialEq)]
+/// A bound argument. Its `Debug` shows no values: arguments carry token
+/// digests, password hashes and sealed credentials.
+#[derive(Clone, PartialEq)]
 pub(crate) enum Arg {
     /// A NULL of text type (PostgreSQL types every parameter).
     Null,
@@ -20,6 +21,17 @@ pub(crate) enum Arg {
     Int(i64),
     Text(String),
     Blob(Vec<u8>),
+}
+
+impl std::fmt::Debug for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arg::Null | Arg::NullInt => f.write_str("NULL"),
+            Arg::Int(_) => f.write_str("Int(…)"),
+            Arg::Text(v) => write!(f, "Text({} bytes)", v.len()),
+            Arg::Blob(v) => write!(f, "Blob({} bytes)", v.len()),
+        }
+    }
 }
 
 impl From<&[u8]> for Arg {
