@@ -9,7 +9,8 @@ use atomik_engine::{Brokers, RefreshConfig, TokenService};
 use atomik_secrets::Secret;
 use atomik_server::{AppState, Services};
 use atomik_storage::Db;
-use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+use atomik_tradovate_sim as sim;
 
 use crate::config::Settings;
 
@@ -26,7 +27,7 @@ pub struct Runtime {
     /// The in-process Tradovate simulator serving the Demo environment.
     pub tradovate_sim: Option<sim::SimHandle>,
     /// The in-process Binance simulator serving the Testnet environment.
-    pub binance_sim: Option<atomik_binance::sim::SimHandle>,
+    pub binance_sim: Option<atomik_binance_sim::SimHandle>,
 }
 
 pub fn tradovate_callback(public_url: &str) -> String {
@@ -164,8 +165,9 @@ async fn register_binance(
     brokers: &mut Brokers,
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Option<atomik_binance::sim::SimHandle>> {
-    use atomik_binance::{Binance, BinanceConfig, sim as bsim};
+) -> anyhow::Result<Option<atomik_binance_sim::SimHandle>> {
+    use atomik_binance::{Binance, BinanceConfig};
+    use atomik_binance_sim as bsim;
     let (live_spot, live_futures) = &settings.binance_live;
     brokers.add(
         BrokerKind::Binance,

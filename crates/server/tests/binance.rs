@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use atomik_binance::sim::{Fault, SimConfig};
+use atomik_binance_sim::{Fault, SimConfig};
 use atomik_storage::execution;
 use atomik_testkit::{
     BinanceEnv, Hook, binance_app, binance_app_with, csrf_in, on_both_databases, session_csrf,
@@ -230,6 +230,8 @@ on_both_databases!(
             accepted.push(intents[0].client_order_id.clone());
         }
         e.sim.faults().clear();
+        let dropped = e.sim.faults().fired(&Fault::DropAfter);
+        assert!(dropped > 0, "some answers were dropped");
         let ids = ledger_ids(&e);
         assert_eq!(ids.len(), 500, "one order per signal");
         assert!(ids.values().all(|&n| n == 1), "no client order id was filled twice");

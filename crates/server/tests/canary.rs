@@ -10,7 +10,7 @@ use atomik_broker::{Clock, Session, SystemClock};
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
 use atomik_testkit::{CapturedLogs, TradovateEnv, csrf_in, press_authorize, signup, tradovate_app};
-use atomik_tradovate::sim::Fault;
+use atomik_tradovate_sim::Fault;
 
 const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
 const PASSWORD: &str = "CANARY-password-horse-battery";
@@ -127,8 +127,9 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
             retry_after_secs: 1,
         },
     ] {
-        sim.faults().fail_next(1, fault);
+        sim.faults().fail_next(1, fault.clone());
         bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/test"))).await);
+        assert_eq!(sim.faults().fired(&fault), 1, "{fault:?} fired");
         bodies.push(
             c.get(app.url("/broker-accounts"))
                 .send()

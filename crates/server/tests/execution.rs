@@ -9,7 +9,7 @@ use atomik_testkit::{
     TradovateEnv, csrf_in, on_both_databases, press_authorize, session_csrf, signup, tradovate_app,
     webhook_with_strategy,
 };
-use atomik_tradovate::sim::Fault;
+use atomik_tradovate_sim::Fault;
 use serde_json::{Value, json};
 
 struct Trader {
@@ -168,6 +168,11 @@ on_both_databases!(
         client_ids.sort();
         assert_eq!(seen, client_ids);
         assert_eq!(position(&e), 24);
+        let faults = e.sim.faults();
+        assert_eq!(faults.pending(), 0);
+        assert_eq!(faults.fired(&Fault::ServerErrorAfter), 4);
+        assert_eq!(faults.fired(&Fault::DropAfter), 4);
+        assert_eq!(faults.fired(&Fault::ServerErrorBefore), 4);
     }
 );
 
@@ -664,6 +669,7 @@ on_both_databases!(
         assert_eq!(slow_first.status, "sending", "the slow account's order is still in flight");
         wait_until_settled(&e).await;
         assert_eq!(e.sim.orders().len(), 4);
+        assert_eq!(e.sim.faults().fired_kind("latency"), 1);
     }
 );
 
@@ -707,5 +713,6 @@ on_both_databases!(
             }
         }
         assert_eq!(e.sim.orders().len(), 8);
+        assert_eq!(e.sim.faults().fired_kind("latency"), 1);
     }
 );
