@@ -522,10 +522,12 @@ pub async fn tradovate_app_configured(
             password: format!("pw{k}"),
             user_id: 2000 + k as i64,
             name: format!("Trader {k}"),
+            // The simulator enforces buying power (MNQ: $100 a contract);
+            // $100,000 carries the 300-contract storms the tests send.
             accounts: vec![sim::SimAccount {
                 id: 6000 + k as i64,
                 name: format!("T{k}"),
-                cash: 25_000.into(),
+                cash: 100_000.into(),
             }],
         });
     }
