@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command. Works on a fresh machine: installs what the tests need
 # (Debian's chromium + chromium-driver for the browser test, OpenSSL headers
-# for Binance's official connector in the conformance test), makes sure the
+# for Binance's official connector in the conformance test, Python 3 and a
+# pinned ccxt from PyPI for the third-party client test of the Binance
+# simulator), makes sure the
 # PostgreSQL server on 127.0.0.1:5432 (trust auth, database `test`) is up,
 # then runs `cargo test --workspace`. Extra arguments go to cargo test.
 set -euo pipefail
@@ -15,6 +17,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # Binance's official connector (a dev-dependency of the conformance test) links OpenSSL.
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
+# ccxt drives the Binance simulator in crates/brokers/binance-sim/tests/ccxt.rs.
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the browser tests"
   sudo_if_needed apt-get update -qq
@@ -27,6 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 || true
     install
   fi
+fi
+
+CCXT_VERSION=4.5.90
+if ! python3 -c "import ccxt, sys; sys.exit(ccxt.__version__ != '$CCXT_VERSION')" 2>/dev/null; then
+  echo "installing ccxt $CCXT_VERSION for the Binance simulator's client test"
+  python3 -m pip install -q "ccxt==$CCXT_VERSION" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "ccxt==$CCXT_VERSION"
 fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then

@@ -115,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
-    use atomik_tradovate::sim;
+    use atomik_tradovate_sim as sim;
     let clock: std::sync::Arc<dyn atomik_broker::Clock> =
         std::sync::Arc::new(atomik_broker::SystemClock);
     let mut config = sim::SimConfig::demo(clock.clone());
@@ -135,12 +135,11 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
         handle.auth_url()
     );
     let binance =
-        atomik_binance::sim::start(atomik_binance::sim::SimConfig::demo(clock), args.binance)
-            .await?;
+        atomik_binance_sim::start(atomik_binance_sim::SimConfig::demo(clock), args.binance).await?;
     println!(
         "Binance simulator: {} (demo API key {})",
         binance.base_url(),
-        atomik_binance::sim::SimConfig::DEMO_API_KEY
+        atomik_binance_sim::SimConfig::DEMO_API_KEY
     );
     shutdown_signal().await;
     handle.shutdown().await;

@@ -8,7 +8,8 @@ use atomik_broker::{BrokerKind, Clock, Environment, SystemClock};
 use atomik_engine::{Brokers, ExecConfig, RefreshConfig};
 use atomik_secrets::Secret;
 use atomik_storage::Db;
-use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+use atomik_tradovate_sim as sim;
 
 use crate::assemble::{Parts, Runtime, assemble};
 use crate::config::Settings;
@@ -28,7 +29,7 @@ pub struct Built {
     /// The in-process Tradovate simulator serving the Demo environment.
     pub tradovate_sim: Option<sim::SimHandle>,
     /// The in-process Binance simulator serving the Testnet environment.
-    pub binance_sim: Option<atomik_binance::sim::SimHandle>,
+    pub binance_sim: Option<atomik_binance_sim::SimHandle>,
 }
 
 pub fn tradovate_callback(public_url: &str) -> String {
@@ -163,8 +164,9 @@ async fn register_binance(
     brokers: &mut Brokers,
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Option<atomik_binance::sim::SimHandle>> {
-    use atomik_binance::{Binance, BinanceConfig, sim as bsim};
+) -> anyhow::Result<Option<atomik_binance_sim::SimHandle>> {
+    use atomik_binance::{Binance, BinanceConfig};
+    use atomik_binance_sim as bsim;
     let (live_spot, live_futures) = &settings.binance_live;
     brokers.add(
         BrokerKind::Binance,

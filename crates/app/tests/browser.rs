@@ -368,19 +368,19 @@ async fn sign_up_and_log_in_through_the_real_pages() {
         .await
         .unwrap();
     assert!(
-        note.contains(atomik_binance::sim::SimConfig::DEMO_API_KEY),
+        note.contains(atomik_binance_sim::SimConfig::DEMO_API_KEY),
         "{note}"
     );
     b.find(Locator::Id("api_key"))
         .await
         .unwrap()
-        .send_keys(atomik_binance::sim::SimConfig::DEMO_API_KEY)
+        .send_keys(atomik_binance_sim::SimConfig::DEMO_API_KEY)
         .await
         .unwrap();
     b.find(Locator::Id("secret"))
         .await
         .unwrap()
-        .send_keys(atomik_binance::sim::SimConfig::DEMO_SECRET_KEY)
+        .send_keys(atomik_binance_sim::SimConfig::DEMO_SECRET_KEY)
         .await
         .unwrap();
     b.find(Locator::Id("test-connection"))

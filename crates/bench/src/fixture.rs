@@ -17,7 +17,7 @@ use atomik_secrets::vault::Vault;
 use atomik_storage::broker_accounts::{self, NewAccount};
 use atomik_storage::execution::{self, NewStrategy};
 use atomik_storage::{Db, DbConfig, copy_groups, new_id, users, webhooks};
-use atomik_tradovate::sim;
+use atomik_tradovate_sim as sim;
 use rand::RngCore;
 
 /// Sim users `trader{k}`, one account each (id 6000 + k).

@@ -14,7 +14,8 @@ use atomik_secrets::vault::Vault;
 use atomik_storage::broker_accounts::{self as accounts, AccountStatus, NewAccount};
 use atomik_storage::{Db, users};
 use atomik_testkit::{TestDb, code_in, on_both_databases, press_authorize, test_vault};
-use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+use atomik_tradovate_sim as sim;
 
 const T0: i64 = 1_790_000_000_000;
 const REDIRECT: &str = "http://127.0.0.1:1/callback";
@@ -286,6 +287,7 @@ on_both_databases!(
         f.sim.faults().fail_next(1, sim::Fault::ServerErrorBefore);
         let pass = svc.run_once().await.unwrap();
         assert_eq!(pass.failed, 1);
+        assert_eq!(f.sim.faults().fired(&sim::Fault::ServerErrorBefore), 1);
         let row = accounts::get(&t.db, &id).await.unwrap().unwrap();
         assert_eq!(row.status, AccountStatus::Connected);
         assert_eq!(row.refresh_failures, 1);

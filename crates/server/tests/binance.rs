@@ -9,7 +9,7 @@ use atomik_domain::sizing::Side;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use atomik_binance::sim::{Fault, SimConfig};
+use atomik_binance_sim::{Fault, SimConfig};
 use atomik_storage::execution;
 use atomik_testkit::{
     BinanceEnv, Fixture, Hook, binance_app, binance_app_with, csrf_in, on_both_databases,
@@ -195,6 +195,8 @@ on_both_databases!(
             accepted.push(intents[0].client_order_id.clone());
         }
         e.sim.faults().clear();
+        let dropped = e.sim.faults().fired(&Fault::DropAfter);
+        assert!(dropped > 0, "some answers were dropped");
         let ids = ledger_ids(&e);
         assert_eq!(ids.len(), 500, "one order per signal");
         assert!(ids.values().all(|&n| n == 1), "no client order id was filled twice");

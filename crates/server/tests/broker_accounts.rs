@@ -8,7 +8,7 @@ use atomik_storage::broker_accounts as accounts;
 use atomik_testkit::{
     TradovateEnv, csrf_in, on_both_databases, press_authorize, signup, tradovate_app,
 };
-use atomik_tradovate::sim;
+use atomik_tradovate_sim as sim;
 
 const PW: &str = "correct horse battery";
 /// Seeded as the OAuth client secret: must never appear in any answer.

@@ -10,7 +10,7 @@ use atomik_broker::{Clock, Session, SystemClock};
 use atomik_secrets::Secret;
 use atomik_storage::broker_accounts as accounts;
 use atomik_testkit::{CapturedLogs, Fixture, TradovateEnv, csrf_in, tradovate_app};
-use atomik_tradovate::sim::Fault;
+use atomik_tradovate_sim::Fault;
 
 const CLIENT_SECRET: &str = "CANARY-client-secret-93b1";
 const PASSWORD: &str = "CANARY-password-horse-battery";
@@ -105,6 +105,8 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     let second = atomik_engine::credentials::open(&app.vault, &id, &user_id, &sealed).unwrap();
     assert_ne!(access_token(&second), canaries[2], "the token was renewed");
     canaries.push(access_token(&second));
+    // Faults hit the broker's auth and write calls: each test below runs on
+    // a session about to expire, so it renews, and the renewal gets the fault.
     for fault in [
         Fault::ServerErrorBefore,
         Fault::DropAfter,
@@ -112,8 +114,27 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
             retry_after_secs: 1,
         },
     ] {
-        sim.faults().fail_next(1, fault);
+        sqlx::query("UPDATE broker_accounts SET token_expires_at = 0 WHERE id = $1")
+            .bind(&id)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        let sealed = accounts::credential(&app.db, &id).await.unwrap().unwrap().1;
+        let current = atomik_engine::credentials::open(&app.vault, &id, &user_id, &sealed).unwrap();
+        let soon = Session::OAuth {
+            access_token: Secret::new(access_token(&current)),
+            expires_at_ms: SystemClock.now_ms() + 10_000,
+        };
+        let resealed = atomik_engine::credentials::seal(&app.vault, &id, &user_id, &soon).unwrap();
+        assert!(
+            accounts::replace_credential_if(&app.db, &id, &sealed, &resealed, 0)
+                .await
+                .unwrap()
+        );
+        sim.faults().fail_next(1, fault.clone());
         bodies.push(post(app.url(&format!("/api/v1/broker-accounts/{id}/test"))).await);
+        assert_eq!(sim.faults().fired(&fault), 1, "{fault:?} fired");
+        assert_eq!(sim.faults().pending(), 0);
         bodies.push(
             c.get(app.url("/broker-accounts"))
                 .send()

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use atomik_binance::sim::{SimConfig, SimKey, SimSecret};
+use atomik_binance_sim::{SimConfig, SimKey, SimSecret};
 use atomik_broker::SystemClock;
 use atomik_testkit::{CapturedLogs, Fixture, binance_app_with, csrf_in, test_config};
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use atomik_storage::execution;
 use atomik_testkit::{Fixture, TradovateEnv, on_both_databases};
-use atomik_tradovate::sim::Fault;
+use atomik_tradovate_sim::Fault;
 use serde_json::{Value, json};
 
 struct Trader {
@@ -153,6 +153,11 @@ on_both_databases!(
         client_ids.sort();
         assert_eq!(seen, client_ids);
         assert_eq!(position(&e), 24);
+        let faults = e.sim.faults();
+        assert_eq!(faults.pending(), 0);
+        assert_eq!(faults.fired(&Fault::ServerErrorAfter), 4);
+        assert_eq!(faults.fired(&Fault::DropAfter), 4);
+        assert_eq!(faults.fired(&Fault::ServerErrorBefore), 4);
     }
 );
 
@@ -554,6 +559,7 @@ on_both_databases!(
         };
         let (slow_at, fast_at) = (at(&first_now, &slow), at(&second_now, &fast));
         assert!(fast_at < slow_at, "the fast account's order ({fast_at}) waited for the slow one ({slow_at})");
+        assert_eq!(e.sim.faults().fired_kind("latency"), 1);
     }
 );
 
@@ -617,5 +623,6 @@ on_both_databases!(
             }
         }
         assert_eq!(e.sim.orders().len(), 8);
+        assert_eq!(e.sim.faults().fired_kind("latency"), 1);
     }
 );

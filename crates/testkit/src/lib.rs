@@ -437,7 +437,7 @@ pub fn code_in(callback: &str) -> String {
 /// app's real callback registered at the simulator.
 pub struct TradovateEnv {
     pub app: TestApp,
-    pub sim: atomik_tradovate::sim::SimHandle,
+    pub sim: atomik_tradovate_sim::SimHandle,
 }
 
 pub async fn tradovate_app(
@@ -497,7 +497,8 @@ pub async fn tradovate_app_on_clock(
     clock: Arc<dyn Clock>,
 ) -> TradovateEnv {
     use atomik_broker::{BrokerKind, Environment};
-    use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth, sim};
+    use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+    use atomik_tradovate_sim as sim;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -514,10 +515,12 @@ pub async fn tradovate_app_on_clock(
             password: format!("pw{k}"),
             user_id: 2000 + k as i64,
             name: format!("Trader {k}"),
+            // The simulator enforces buying power (MNQ: $100 a contract);
+            // $100,000 carries the 300-contract storms the tests send.
             accounts: vec![sim::SimAccount {
                 id: 6000 + k as i64,
                 name: format!("T{k}"),
-                cash: 25_000.into(),
+                cash: 100_000.into(),
             }],
         });
     }
@@ -552,12 +555,12 @@ pub async fn tradovate_app_on_clock(
 /// The app wired to a Binance simulator as its Testnet environment.
 pub struct BinanceEnv {
     pub app: TestApp,
-    pub sim: atomik_binance::sim::SimHandle,
+    pub sim: atomik_binance_sim::SimHandle,
 }
 
 /// As [`binance_app_with`] with the simulator's demo configuration.
 pub async fn binance_app(test_db: TestDb, server_config: ServerConfig) -> BinanceEnv {
-    let sim_config = atomik_binance::sim::SimConfig::demo(Arc::new(SystemClock));
+    let sim_config = atomik_binance_sim::SimConfig::demo(Arc::new(SystemClock));
     binance_app_with(test_db, server_config, sim_config, |_| {}).await
 }
 
@@ -566,12 +569,12 @@ pub async fn binance_app(test_db: TestDb, server_config: ServerConfig) -> Binanc
 pub async fn binance_app_with(
     test_db: TestDb,
     server_config: ServerConfig,
-    sim_config: atomik_binance::sim::SimConfig,
+    sim_config: atomik_binance_sim::SimConfig,
     adjust: impl FnOnce(&mut atomik_binance::BinanceConfig),
 ) -> BinanceEnv {
     use atomik_broker::{BrokerKind, Environment};
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sim = atomik_binance::sim::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
+    let sim = atomik_binance_sim::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("start Binance simulator");
     let mut config = atomik_binance::BinanceConfig::single(&sim.base_url());

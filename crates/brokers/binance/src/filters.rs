@@ -128,12 +128,21 @@ impl SymbolRules {
         price: Decimal,
     ) -> Result<Decimal, String> {
         let lot = self.lot_for(market);
+        let sym = &self.symbol;
+        let too_large = || {
+            format!(
+                "{wanted} {sym} is too large a quantity for any Binance order: lower the strategy's quantity"
+            )
+        };
         let qty = if lot.step.is_zero() {
             wanted
         } else {
-            ((wanted / lot.step).floor() * lot.step).normalize()
+            wanted
+                .checked_div(lot.step)
+                .and_then(|steps| steps.floor().checked_mul(lot.step))
+                .ok_or_else(too_large)?
+                .normalize()
         };
-        let sym = &self.symbol;
         if qty <= Decimal::ZERO || (!lot.min.is_zero() && qty < lot.min) {
             return Err(format!(
                 "{wanted} {sym} is below Binance's minimum order quantity {} (LOT_SIZE, step {}): raise the strategy's quantity",
@@ -147,7 +156,7 @@ impl SymbolRules {
                 lot.max.normalize()
             ));
         }
-        let notional = qty * price;
+        let notional = qty.checked_mul(price).ok_or_else(too_large)?;
         if let Some((min, applies)) = self.min_notional
             && (applies || !market)
             && !min.is_zero()
@@ -176,7 +185,11 @@ impl SymbolRules {
 
     /// A limit price must sit on the tick grid.
     pub fn check_price(&self, price: Decimal) -> Result<(), String> {
-        if !self.tick_size.is_zero() && !(price % self.tick_size).is_zero() {
+        let on_grid = self.tick_size.is_zero()
+            || price
+                .checked_rem(self.tick_size)
+                .is_some_and(|r| r.is_zero());
+        if !on_grid {
             return Err(format!(
                 "price {price} is not a multiple of {}'s tick size {} (PRICE_FILTER)",
                 self.symbol,
@@ -258,6 +271,26 @@ mod tests {
         assert_eq!(r.min_notional, Some((d("100"), true)));
         assert!(r.prepare(d("0.001"), true, d("60000")).is_err());
         assert_eq!(r.prepare(d("0.0025"), true, d("60000")), Ok(d("0.002")));
+    }
+
+    #[test]
+    fn quantities_beyond_decimal_arithmetic_are_refused_not_panicking() {
+        let r = btcusdt();
+        // 7.9e28 / 0.00001 overflows a Decimal: refused, never rounded or clamped.
+        let huge = r.prepare(Decimal::MAX, false, d("60000")).unwrap_err();
+        assert!(huge.contains("too large"), "{huge}");
+        // A quantity the step grid takes, whose notional overflows.
+        let steps = Decimal::MAX / d("100000");
+        let r2 = SymbolRules::from_info(
+            &serde_json::from_value(json!({
+                "symbol": "X", "status": "TRADING", "baseAsset": "X", "quoteAsset": "USDT",
+                "filters": [{"filterType": "LOT_SIZE", "minQty": "0", "maxQty": "0", "stepSize": "0"},
+                            {"filterType": "NOTIONAL", "minNotional": "1", "applyMinToMarket": true}]
+            }))
+            .unwrap(),
+        );
+        let worth = r2.prepare(steps, false, d("1000000")).unwrap_err();
+        assert!(worth.contains("too large"), "{worth}");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Binance: the adapter (spot and USDⓈ-M futures over signed REST, HMAC or
-//! Ed25519 keys) and a simulator that speaks the same wire protocol, for
-//! tests and as atomik's Testnet environment in the demo.
+//! Ed25519 keys). Its simulator is the separate `atomik-binance-sim` crate.
 
 mod adapter;
 mod client;
@@ -8,7 +7,6 @@ mod config;
 mod filters;
 mod limits;
 pub mod sign;
-pub mod sim;
 mod wire;
 
 pub use adapter::{Binance, parse_symbol};

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use atomik_binance::sim::{self, Fault, SimConfig, SimKey, SimSecret};
 use atomik_binance::{Binance, BinanceConfig};
+use atomik_binance_sim::{self as sim, BinanceFault, Fault, SimConfig, SimKey, SimSecret};
 use atomik_broker::{
     AccountRef, Broker, BrokerError, Instrument, OrderRequest, OrderState, OrderType, Session,
     Side, SystemClock,
@@ -213,6 +213,7 @@ async fn lost_answers_are_ambiguous_and_the_lookup_tells_the_truth() {
         .await
         .unwrap_err();
         assert!(err.maybe_executed(), "{fault:?} → {err:?}");
+        assert_eq!(e.sim.faults().fired(&fault), 1, "{fault:?} fired once");
         let found = e
             .broker
             .order_by_client_id(&s, &account(), "BTCUSDT.P", &cl)
@@ -220,6 +221,7 @@ async fn lost_answers_are_ambiguous_and_the_lookup_tells_the_truth() {
             .unwrap();
         assert_eq!(found.is_some(), executed, "{fault:?}");
     }
+    assert_eq!(e.sim.faults().fired_total(), 5);
 }
 
 #[tokio::test]
@@ -287,6 +289,7 @@ async fn rate_limit_answers_stop_calls_for_as_long_as_binance_says() {
         matches!(err, BrokerError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(1)),
         "{err:?}"
     );
+    assert_eq!(e.sim.faults().fired_kind("too_many_requests"), 1);
     let seen = e.sim.rejections().len();
     let held = place(
         &e,
@@ -308,9 +311,9 @@ async fn rate_limit_answers_stop_calls_for_as_long_as_binance_says() {
     // 418: banned; nothing is sent until the ban ends.
     e.sim.faults().fail_next(
         1,
-        Fault::Banned {
+        Fault::Venue(BinanceFault::Banned {
             retry_after_secs: 30,
-        },
+        }),
     );
     let ban = place(
         &e,
@@ -327,6 +330,7 @@ async fn rate_limit_answers_stop_calls_for_as_long_as_binance_says() {
         matches!(&ban, BrokerError::RateLimited { retry_after, .. } if *retry_after == Duration::from_secs(30)),
         "{ban:?}"
     );
+    assert_eq!(e.sim.faults().fired_kind("banned"), 1);
     let orders = e.sim.orders().len();
     let during = place(
         &e,

@@ -103,6 +103,32 @@ fn is_specific_contract(symbol: &str) -> bool {
         && rest.ends_with(|c: char| "FGHJKMNQUVXZ".contains(c))
 }
 
+/// The contract count Tradovate's `orderQty` carries, exactly: a positive
+/// whole number within its integer range. Anything else is refused before
+/// sending, never rounded or clamped.
+fn whole_contracts(quantity: Decimal) -> Result<i64, BrokerError> {
+    let refuse = |reason: String| BrokerError::Rejected {
+        code: Some("atomik".into()),
+        reason,
+    };
+    if quantity <= Decimal::ZERO {
+        return Err(refuse(format!(
+            "the quantity must be a positive number of contracts; got {quantity}"
+        )));
+    }
+    if !quantity.fract().is_zero() {
+        return Err(refuse(format!(
+            "futures quantities are whole contracts; got {quantity}"
+        )));
+    }
+    i64::try_from(quantity).map_err(|_| {
+        refuse(format!(
+            "{quantity} contracts is more than Tradovate's order quantity can carry (at most {})",
+            i64::MAX
+        ))
+    })
+}
+
 fn order_state(ord_status: &str) -> OrderState {
     match ord_status {
         "Filled" | "Completed" => OrderState::Filled,
@@ -202,15 +228,7 @@ impl Broker for Tradovate {
         order: &OrderRequest,
     ) -> Result<OrderAck, BrokerError> {
         let token = Self::token(session)?;
-        if !order.quantity.fract().is_zero() || order.quantity <= Decimal::ZERO {
-            return Err(BrokerError::Rejected {
-                code: None,
-                reason: format!(
-                    "futures quantities are whole contracts; got {}",
-                    order.quantity
-                ),
-            });
-        }
+        let order_qty = whole_contracts(order.quantity)?;
         let (order_type, price) = match &order.order_type {
             OrderType::Market => ("Market", None),
             OrderType::Limit { price } => ("Limit", Some(*price)),
@@ -225,7 +243,7 @@ impl Broker for Tradovate {
             }
             .into(),
             symbol: order.instrument.symbol.clone(),
-            order_qty: order.quantity.trunc().try_into().unwrap_or(i64::MAX),
+            order_qty,
             order_type: order_type.into(),
             price,
             is_automated: true,

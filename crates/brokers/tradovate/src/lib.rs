@@ -1,12 +1,11 @@
 //! Tradovate: the adapter (OAuth 2.0 authorization code + PKCE, REST with
-//! Tradovate's own failure shapes) and a simulator that speaks the same wire
-//! protocol, for tests and as atomik's Demo environment.
+//! Tradovate's own failure shapes). Its simulator is the separate
+//! `atomik-tradovate-sim` crate.
 
 mod adapter;
 mod client;
 mod config;
 pub mod oauth;
-pub mod sim;
 mod wire;
 
 pub use adapter::Tradovate;

@@ -12,8 +12,8 @@ use atomik_broker::{
 };
 use atomik_secrets::Secret;
 use atomik_testkit::{code_in, press_authorize};
-use atomik_tradovate::sim::{self, Fault, SimConfig};
 use atomik_tradovate::{Tradovate, TradovateConfig, TradovateOAuth};
+use atomik_tradovate_sim::{self as sim, Fault, SimConfig, TradovateFault};
 use rust_decimal::Decimal;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -83,6 +83,16 @@ async fn order(
     side: Side,
     qty: i64,
 ) -> Result<String, BrokerError> {
+    order_of(e, s, cl, side, Decimal::from(qty)).await
+}
+
+async fn order_of(
+    e: &Env,
+    s: &Session,
+    cl: &str,
+    side: Side,
+    quantity: Decimal,
+) -> Result<String, BrokerError> {
     let instrument = e.broker.resolve_instrument(s, "MNQ1!").await.unwrap();
     e.broker
         .place_order(
@@ -92,7 +102,7 @@ async fn order(
                 client_order_id: cl.into(),
                 instrument,
                 side,
-                quantity: Decimal::from(qty),
+                quantity,
                 order_type: OrderType::Market,
                 reduce_only: false,
             },
@@ -248,6 +258,7 @@ async fn lost_answers_are_ambiguous_and_the_order_is_found_by_lookup() {
         let cl = format!("amb-{i}");
         let err = order(&e, &s, &cl, Side::Buy, 1).await.unwrap_err();
         assert!(err.maybe_executed(), "{fault:?} → {err}");
+        assert_eq!(e.sim.faults().fired(&fault), 1, "{fault:?} fired once");
         let found = e
             .broker
             .order_by_client_id(&s, &account(), "MNQZ6", &cl)
@@ -271,6 +282,7 @@ async fn lost_answers_are_ambiguous_and_the_order_is_found_by_lookup() {
         let cl = format!("none-{i}");
         let err = order(&e, &s, &cl, Side::Buy, 1).await.unwrap_err();
         assert!(err.maybe_executed(), "{fault:?} → {err}");
+        assert_eq!(e.sim.faults().fired(&fault), 1, "{fault:?} fired once");
         assert!(
             e.broker
                 .order_by_client_id(&s, &account(), "MNQZ6", &cl)
@@ -284,6 +296,8 @@ async fn lost_answers_are_ambiguous_and_the_order_is_found_by_lookup() {
         3,
         "ledger: exactly the three executed orders"
     );
+    assert_eq!(e.sim.faults().fired_total(), 5);
+    assert_eq!(e.sim.faults().pending(), 0);
 }
 
 #[tokio::test]
@@ -293,10 +307,10 @@ async fn penalties_rate_limits_and_unreachable_brokers() {
     // A p-ticket is waited out and the identical request resent with the ticket.
     e.sim.faults().fail_next(
         1,
-        Fault::Penalty {
+        Fault::Venue(TradovateFault::Penalty {
             p_time_secs: 1,
             captcha: false,
-        },
+        }),
     );
     order(&e, &s, "pen-1", Side::Buy, 1).await.unwrap();
     assert_eq!(
@@ -310,10 +324,10 @@ async fn penalties_rate_limits_and_unreachable_brokers() {
     // Too long a penalty: reported as rate limiting, nothing sent twice.
     e.sim.faults().fail_next(
         1,
-        Fault::Penalty {
+        Fault::Venue(TradovateFault::Penalty {
             p_time_secs: 60,
             captcha: false,
-        },
+        }),
     );
     let err = order(&e, &s, "pen-2", Side::Buy, 1).await.unwrap_err();
     assert!(
@@ -322,13 +336,14 @@ async fn penalties_rate_limits_and_unreachable_brokers() {
     // A captcha needs a human.
     e.sim.faults().fail_next(
         1,
-        Fault::Penalty {
+        Fault::Venue(TradovateFault::Penalty {
             p_time_secs: 1,
             captcha: true,
-        },
+        }),
     );
     let err = order(&e, &s, "pen-3", Side::Buy, 1).await.unwrap_err();
     assert!(matches!(err, BrokerError::NeedsAttention(_)), "{err}");
+    assert_eq!(e.sim.faults().fired_kind("penalty"), 3);
     // 429: rate limited, and no further call until the lock-out passes.
     e.sim.faults().fail_next(
         1,
@@ -349,6 +364,8 @@ async fn penalties_rate_limits_and_unreachable_brokers() {
     e.clock.advance(121_000);
     order(&e, &s, "rl-2", Side::Buy, 1).await.unwrap();
     assert_eq!(e.sim.orders().len(), before + 1);
+    assert_eq!(e.sim.faults().fired_kind("too_many_requests"), 1);
+    assert_eq!(e.sim.faults().fired_total(), 4);
     // Nothing listening: not sent.
     let mut dead = e.config.clone();
     dead.rest_url = "http://127.0.0.1:1/v1".into();
@@ -388,7 +405,56 @@ async fn the_auth_rate_limit_is_reported_and_tokens_never_reach_errors() {
     e.sim.faults().fail_next(1, Fault::ServerErrorAfter);
     e.clock.advance(3_600_000);
     texts.push(format!("{:?}", e.broker.refresh_credentials(&s).await));
+    assert_eq!(e.sim.faults().fired(&Fault::ServerErrorAfter), 1);
     for t in texts {
         assert!(!t.contains(&token), "token leaked into {t}");
     }
+}
+
+#[tokio::test]
+async fn quantities_are_sent_exactly_or_refused_never_clamped() {
+    let e = env().await;
+    let s = session(&e).await;
+    let d = |v: &str| v.parse::<Decimal>().unwrap();
+    for (qty, says) in [
+        (d("100000000000000000000"), "more than"),
+        (d("1.5"), "whole contracts"),
+        (d("0"), "positive"),
+        (d("-2"), "positive"),
+    ] {
+        let err = order_of(&e, &s, "q", Side::Buy, qty).await.unwrap_err();
+        assert!(
+            matches!(&err, BrokerError::Rejected { reason, .. } if reason.contains(says)),
+            "{qty}: {err:?}"
+        );
+    }
+    assert!(e.sim.orders().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn orders_beyond_buying_power_are_refused_as_tradovate_does() {
+    let e = env().await;
+    let s = session(&e).await;
+    // 1,000,000 MNQ on a $50,000 account: refused, nothing placed.
+    let err = order(&e, &s, "huge", Side::Buy, 1_000_000)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BrokerError::Rejected { code, reason }
+            if code.as_deref() == Some("OtherExecutionRelated") && reason.contains("Insufficient buying power")),
+        "{err:?}"
+    );
+    assert!(e.sim.orders().is_empty());
+    // MNQ's $100 initial margin: 500 contracts use the $50,000 exactly …
+    order(&e, &s, "all-in", Side::Buy, 500).await.unwrap();
+    // … one more is refused, reducing is always allowed, and flipping to a
+    // short larger than the account carries is refused.
+    let err = order(&e, &s, "one-more", Side::Buy, 1).await.unwrap_err();
+    assert!(matches!(err, BrokerError::Rejected { .. }), "{err:?}");
+    order(&e, &s, "reduce", Side::Sell, 200).await.unwrap();
+    let err = order(&e, &s, "flip", Side::Sell, 1_000).await.unwrap_err();
+    assert!(matches!(err, BrokerError::Rejected { .. }), "{err:?}");
+    let placed: Vec<String> = e.sim.orders().iter().map(|o| o.cl_ord_id.clone()).collect();
+    assert_eq!(placed, ["all-in", "reduce"]);
+    assert_eq!(e.sim.positions(5001)[0].net_pos, 300);
 }

@@ -3,31 +3,34 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::auth::{Params, Signed};
-use super::limits::{self, OrderLimit};
-use super::reply::{ApiError, Rejection, Result, bad, invalid_symbol, mandatory};
-use super::state::{OrderRef, State as SimState};
-use super::{Market, Shared, futures, spot};
-use atomik_simkit::Fault;
+use crate::BinanceFault;
+use crate::auth::{Params, Signed};
+use crate::limits::{self, OrderLimit};
+use crate::reply::{ApiError, Rejection, Result, bad, invalid_symbol, mandatory};
+use crate::state::{OrderRef, State as SimState};
+use crate::{Market, Shared, futures, spot};
 
 pub type S = State<Arc<Shared>>;
 
 pub fn service(shared: Arc<Shared>) -> Router {
+    use crate::futures_account::{self as fa, Version};
+    use crate::history;
     Router::new()
         .route("/api/v3/ping", get(ping))
         .route("/api/v3/time", get(time))
         .route("/api/v3/exchangeInfo", get(spot::exchange_info))
         .route("/api/v3/ticker/price", get(spot::ticker_price))
+        .route("/api/v3/ticker/24hr", get(spot::ticker_24hr))
         .route(
             "/api/v3/order",
             post(spot::new_order)
@@ -36,15 +39,40 @@ pub fn service(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v3/order/test", post(spot::test_order))
         .route("/api/v3/openOrders", get(spot::open_orders))
+        .route(
+            "/api/v3/allOrders",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| {
+                history::all_orders(Market::Spot, st, u, h, b)
+            }),
+        )
+        .route(
+            "/api/v3/myTrades",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| history::trades(Market::Spot, st, u, h, b)),
+        )
         .route("/api/v3/account", get(spot::account))
         .route(
             "/sapi/v1/account/apiRestrictions",
             get(spot::api_restrictions),
         )
+        .route(
+            "/sapi/v1/capital/config/getall",
+            get(history::capital_config),
+        )
+        .route(
+            "/sapi/v1/margin/allPairs",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| history::margin_pairs(false, st, u, h, b)),
+        )
+        .route(
+            "/sapi/v1/margin/isolated/allPairs",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| history::margin_pairs(true, st, u, h, b)),
+        )
         .route("/fapi/v1/ping", get(ping))
         .route("/fapi/v1/time", get(time))
         .route("/fapi/v1/exchangeInfo", get(futures::exchange_info))
         .route("/fapi/v1/ticker/price", get(futures::ticker_price))
+        .route("/fapi/v2/ticker/price", get(futures::ticker_price))
+        .route("/fapi/v1/ticker/24hr", get(fa::ticker_24hr))
+        .route("/fapi/v1/premiumIndex", get(fa::premium_index))
         .route(
             "/fapi/v1/order",
             post(futures::new_order)
@@ -52,14 +80,70 @@ pub fn service(shared: Arc<Shared>) -> Router {
                 .delete(futures::cancel_order),
         )
         .route("/fapi/v1/openOrders", get(futures::open_orders))
-        .route("/fapi/v3/positionRisk", get(futures::position_risk))
-        .route("/fapi/v2/balance", get(futures::balance))
-        .route("/fapi/v3/balance", get(futures::balance))
-        .route("/fapi/v3/account", get(futures::account))
+        .route(
+            "/fapi/v1/allOrders",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| {
+                history::all_orders(Market::Futures, st, u, h, b)
+            }),
+        )
+        .route(
+            "/fapi/v1/userTrades",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| {
+                history::trades(Market::Futures, st, u, h, b)
+            }),
+        )
+        .route(
+            "/fapi/v2/positionRisk",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| {
+                fa::position_risk(Version::V2, st, u, h, b)
+            }),
+        )
+        .route(
+            "/fapi/v3/positionRisk",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| {
+                fa::position_risk(Version::V3, st, u, h, b)
+            }),
+        )
+        .route("/fapi/v2/balance", get(fa::balance))
+        .route("/fapi/v3/balance", get(fa::balance))
+        .route(
+            "/fapi/v2/account",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| fa::account(Version::V2, st, u, h, b)),
+        )
+        .route(
+            "/fapi/v3/account",
+            get(|st: S, u: Uri, h: HeaderMap, b: Bytes| fa::account(Version::V3, st, u, h, b)),
+        )
+        .route("/fapi/v1/leverageBracket", get(fa::leverage_bracket))
         .route("/fapi/v1/positionSide/dual", get(futures::position_mode))
+        .route("/dapi/v1/exchangeInfo", get(coin_margined_exchange_info))
         .route("/_sim/orders", get(sim_ledger))
+        .fallback(unsupported)
+        .method_not_allowed_fallback(unsupported)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), meter))
         .with_state(shared)
+}
+
+/// An endpoint the simulator does not implement: Binance's error shape,
+/// HTTP 404, never an empty body.
+async fn unsupported(method: Method, uri: Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        -1020,
+        format!(
+            "This operation is not supported. (The simulator does not implement {method} {}.)",
+            uri.path()
+        ),
+    )
+    .into_response()
+}
+
+/// COIN-M futures (`/dapi`): the simulator lists no contract there.
+async fn coin_margined_exchange_info(State(shared): S) -> Json<Value> {
+    Json(json!({
+        "timezone": "UTC", "serverTime": shared.now(), "rateLimits": [],
+        "exchangeFilters": [], "symbols": [],
+    }))
 }
 
 fn market_of(path: &str) -> Option<Market> {
@@ -82,6 +166,11 @@ fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
         (Market::Spot, "price") => pick(2, 4),
         (Market::Spot, "openOrders") => pick(6, 80),
         (Market::Spot, "order") if method == Method::GET => 4,
+        (Market::Spot, "allOrders" | "myTrades") => 20,
+        (Market::Spot, "24hr") => pick(2, 80),
+        (Market::Spot, "getall") => 10,
+        (Market::Futures, "allOrders" | "userTrades") => 5,
+        (Market::Futures, "24hr") => pick(1, 40),
         (Market::Futures, "price") => pick(1, 2),
         (Market::Futures, "openOrders") => pick(1, 40),
         (Market::Futures, "positionRisk" | "balance" | "account") => 5,
@@ -226,69 +315,58 @@ pub fn locate(
         .ok_or_else(missing)
 }
 
-/// Run an order call under the next injected fault. Binance's own answers:
-/// 429/418 with `-1003`; `ServerErrorAfter` (executed) → 503 `-1007`;
-/// `ServerErrorBefore` (not executed) → 500 `-1001`.
+/// Run an order call under the next injected fault.
 pub async fn faulted(shared: &Shared, exec: impl FnOnce() -> Response + Send) -> Response {
-    let ran = AtomicBool::new(false);
-    let now = shared.now();
-    let resp = atomik_simkit::with_faults(
-        &shared.faults,
-        || {
-            ran.store(true, Ordering::SeqCst);
-            exec()
-        },
-        |fault| venue_fault(fault, now),
-    )
-    .await;
-    let from_harness = resp.extensions().get::<Rejection>().is_none();
-    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR || !from_harness {
-        return resp;
-    }
-    if ran.load(Ordering::SeqCst) {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            -1007,
-            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
-        )
-        .into_response()
-    } else {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1001,
-            "Internal error; unable to process your request. Please try again.",
-        )
-        .into_response()
-    }
+    atomik_simkit::with_faults(&shared.faults, shared, exec).await
 }
 
-fn venue_fault(fault: &Fault, now: i64) -> Response {
-    match *fault {
-        Fault::TooManyRequests { retry_after_secs } => ApiError::new(
+/// Binance's own answers under a fault: 429/418 with `-1003`; a 5xx after
+/// executing is Binance's unknown outcome, 503 `-1007`; before, 500 `-1001`.
+impl atomik_simkit::Venue<BinanceFault> for Shared {
+    fn venue_fault(&self, fault: &BinanceFault) -> Response {
+        match *fault {
+            BinanceFault::Banned { retry_after_secs } => {
+                let until = self.now() + retry_after_secs as i64 * 1000;
+                ApiError::new(
+                    StatusCode::IM_A_TEAPOT,
+                    -1003,
+                    format!(
+                        "Way too many requests; IP banned until {until}. \
+                         Please use the websocket for live updates to avoid bans."
+                    ),
+                )
+                .retry_after(retry_after_secs)
+                .into_response()
+            }
+        }
+    }
+
+    fn server_error(&self, executed: bool) -> Response {
+        if executed {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                -1007,
+                "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -1001,
+                "Internal error; unable to process your request. Please try again.",
+            )
+        }
+        .into_response()
+    }
+
+    fn rate_limited(&self, retry_after_secs: u64) -> Response {
+        ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             -1003,
             "Too many requests; please use the websocket for live updates.",
         )
-        .retry_after(retry_after_secs),
-        Fault::Banned { retry_after_secs } => {
-            let until = now + retry_after_secs as i64 * 1000;
-            ApiError::new(
-                StatusCode::IM_A_TEAPOT,
-                -1003,
-                format!(
-                    "Way too many requests; IP banned until {until}. \
-                     Please use the websocket for live updates to avoid bans."
-                ),
-            )
-            .retry_after(retry_after_secs)
-        }
-        _ => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            -1000,
-            "An unknown error occurred while processing the request.",
-        ),
+        .retry_after(retry_after_secs)
+        .into_response()
     }
-    .into_response()
 }
 
 async fn ping() -> Json<Value> {

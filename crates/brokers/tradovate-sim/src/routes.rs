@@ -12,10 +12,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::TradovateFault;
 use super::state::{self, AuthCall, AuthCallKind};
-use crate::oauth::s256;
-use crate::wire::{self, format_time_ms};
-use atomik_simkit::Fault;
+use super::wire::{self, format_time_ms, s256};
 
 type S = State<Arc<Shared>>;
 
@@ -45,10 +44,22 @@ pub fn service(shared: Arc<Shared>) -> Router {
         .route("/v1/contract/item", get(contract_item))
         .route("/v1/contract/rollcontract", post(roll_contract))
         .route("/_sim/orders", get(sim_ledger))
+        .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(unknown_endpoint)
         .with_state(shared);
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::map_request(lowercase_path))
+}
+
+/// An endpoint the simulator does not implement: 404 in Tradovate's error
+/// shape (`errorText`), never an empty body.
+async fn unknown_endpoint(method: axum::http::Method, uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"errorText": format!("{method} {} is not an endpoint of the Tradovate simulator", uri.path())})),
+    )
+        .into_response()
 }
 
 async fn lowercase_path(mut req: Request) -> Request {
@@ -87,26 +98,27 @@ fn authed(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
     state.user_of(&token, now(shared))
 }
 
+/// Tradovate's answers under a fault: the penalty ticket; 429 with an empty
+/// body (as Tradovate sends it); a plain 500.
+impl atomik_simkit::Venue<TradovateFault> for Shared {
+    fn venue_fault(&self, fault: &TradovateFault) -> Response {
+        match *fault {
+            TradovateFault::Penalty {
+                p_time_secs,
+                captcha,
+            } => Json(json!({
+                "p-ticket": format!("ticket-{}", uuid::Uuid::new_v4().simple()),
+                "p-time": p_time_secs,
+                "p-captcha": captcha,
+            }))
+            .into_response(),
+        }
+    }
+}
+
 /// Run `exec` under the next injected fault, if any.
 async fn with_faults(shared: &Shared, exec: impl FnOnce() -> Response) -> Response {
-    atomik_simkit::with_faults(&shared.faults, exec, |fault| match fault {
-        Fault::Penalty {
-            p_time_secs,
-            captcha,
-        } => Json(json!({
-            "p-ticket": format!("ticket-{}", uuid::Uuid::new_v4().simple()),
-            "p-time": p_time_secs,
-            "p-captcha": captcha,
-        }))
-        .into_response(),
-        Fault::TooManyRequests { retry_after_secs } | Fault::Banned { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-        )
-            .into_response(),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "unexpected fault").into_response(),
-    })
-    .await
+    atomik_simkit::with_faults(&shared.faults, shared, exec).await
 }
 
 /// Count an auth call against the configured limit; `false` = over it.
@@ -480,18 +492,29 @@ async fn place_order(State(shared): S, headers: HeaderMap, Json(body): Json<Valu
                 &format!("orderType {} is not supported here", order.order_type),
             );
         }
-        let id = state.place(
-            state::Placement {
-                account_id: order.account_id,
-                cl_ord_id: &order.cl_ord_id,
-                symbol: &symbol,
-                contract_id,
-                action: &order.action,
-                qty: order.order_qty,
-                market,
-            },
-            at,
-        );
+        if order.action != "Buy" && order.action != "Sell" {
+            return failure("UnknownReason", "action must be Buy or Sell");
+        }
+        let placement = state::Placement {
+            account_id: order.account_id,
+            cl_ord_id: &order.cl_ord_id,
+            symbol: &symbol,
+            contract_id,
+            action: &order.action,
+            qty: order.order_qty,
+            market,
+        };
+        if let Err((required, available)) = state.check_margin(&placement) {
+            return failure(
+                "OtherExecutionRelated",
+                &format!(
+                    "Insufficient buying power: the order needs {} USD of initial margin, the account has {} USD available",
+                    required.round_dp(2),
+                    available.round_dp(2)
+                ),
+            );
+        }
+        let id = state.place(placement, at);
         Json(json!({"orderId": id})).into_response()
     })
     .await

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use atomik_binance::sim::{self, SimConfig};
+use atomik_binance_sim::{self as sim, SimConfig};
 use atomik_broker::SystemClock;
 use binance_sdk::config::ConfigurationRestApi;
 use binance_sdk::errors::ConnectorError;

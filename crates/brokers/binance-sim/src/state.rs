@@ -7,10 +7,10 @@ use std::time::Instant;
 use ed25519_dalek::VerifyingKey;
 use rust_decimal::Decimal;
 
-use super::limits::{Limits, OrderLimit};
-use super::reply::{Result, bad, unknown_order};
-use super::{Market, SimConfig, SimKey, SimOrder, SimSecret, SimSymbol};
+use crate::limits::{Limits, OrderLimit};
+use crate::reply::{Result, bad, unknown_order};
 use crate::sign::{self, KeyError};
+use crate::{Market, SimConfig, SimKey, SimOrder, SimSecret, SimSymbol};
 
 /// Futures leverage (one-way mode, cross margin).
 pub const LEVERAGE: i64 = 20;
@@ -51,6 +51,8 @@ pub struct Order {
     pub cum_quote: Decimal,
     pub fill_price: Option<Decimal>,
     pub trade_id: Option<i64>,
+    /// Futures: the PnL the fill realized (closing part of a position).
+    pub realized_pnl: Decimal,
     /// Spot funds held while open (quote for BUY, base for SELL).
     pub locked: Decimal,
     pub update_ms: i64,
@@ -298,6 +300,7 @@ impl State {
             cum_quote: Decimal::ZERO,
             fill_price: None,
             trade_id: None,
+            realized_pnl: Decimal::ZERO,
             locked,
             update_ms: now,
         });
@@ -445,12 +448,15 @@ impl State {
             o.rec.quantity,
         );
         let sym = self.symbol(&o.rec.symbol).clone();
-        match market {
-            Market::Spot => self.settle_spot(&key, &sym, buy, qty, price, now),
+        let realized = match market {
+            Market::Spot => {
+                self.settle_spot(&key, &sym, buy, qty, price, now);
+                Decimal::ZERO
+            }
             Market::Futures => {
                 self.settle_futures(&key, &sym.symbol, signed_qty(buy, qty), price, now)
             }
-        }
+        };
         self.next_trade_id += 1;
         let o = &mut self.orders[idx];
         o.rec.status = "FILLED".into();
@@ -458,6 +464,7 @@ impl State {
         o.cum_quote = qty * price;
         o.fill_price = Some(price);
         o.trade_id = Some(self.next_trade_id);
+        o.realized_pnl = realized;
         o.update_ms = now;
     }
 
@@ -484,16 +491,18 @@ impl State {
         delta: Decimal,
         price: Decimal,
         now: i64,
-    ) {
+    ) -> Decimal {
         let account = self.account_mut(key);
         let pos = account.positions.entry(symbol.to_string()).or_default();
+        let mut realized = Decimal::ZERO;
         let old = pos.amt;
         let new = old + delta;
         if old.is_zero() || old.is_sign_negative() == delta.is_sign_negative() {
             pos.entry = (old.abs() * pos.entry + delta.abs() * price) / new.abs();
         } else {
             let closed = signed_qty(!old.is_sign_negative(), delta.abs().min(old.abs()));
-            account.wallet += (price - pos.entry) * closed;
+            realized = (price - pos.entry) * closed;
+            account.wallet += realized;
             if new.is_zero() {
                 pos.entry = Decimal::ZERO;
             } else if new.is_sign_negative() != old.is_sign_negative() {
@@ -503,6 +512,31 @@ impl State {
         pos.amt = new;
         pos.update_ms = now;
         account.updated_ms = now;
+        realized
+    }
+
+    /// Base volume, quote volume and number of fills on `symbol` of `market`
+    /// over the 24 hours before `now` (every account).
+    pub fn volume_24h(&self, market: Market, symbol: &str, now: i64) -> (Decimal, Decimal, i64) {
+        self.orders
+            .iter()
+            .filter(|o| o.rec.market == market && o.rec.symbol == symbol)
+            .filter(|o| o.trade_id.is_some() && o.update_ms > now - 86_400_000)
+            .fold((Decimal::ZERO, Decimal::ZERO, 0), |(v, q, n), o| {
+                (v + o.rec.executed_qty, q + o.cum_quote, n + 1)
+            })
+    }
+
+    /// The account's orders on `symbol` of `market`, oldest first.
+    pub fn orders_of<'a>(
+        &'a self,
+        market: Market,
+        api_key: &'a str,
+        symbol: &'a str,
+    ) -> impl Iterator<Item = &'a Order> + 'a {
+        self.mine(market, api_key)
+            .map(|(_, o)| o)
+            .filter(move |o| o.rec.symbol == symbol)
     }
 
     /// Move a price; resting LIMIT orders it crosses fill at their own price

@@ -11,15 +11,15 @@ use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::auth::{self, Need, Params, Signed};
-use super::filters::{self, MAX_PRICE, SPOT_MAX_NOTIONAL};
-use super::reply::{
+use crate::auth::{self, Need, Params, Signed};
+use crate::filters::{self, MAX_PRICE, SPOT_MAX_NOTIONAL};
+use crate::reply::{
     Result, bad, d8, illegal, invalid_symbol, mandatory, no_such_order, not_required, obj,
     unknown_order,
 };
-use super::routes::{self, S};
-use super::state::{Order, Placement, State as SimState};
-use super::{Market, Shared, SimSymbol};
+use crate::routes::{self, S};
+use crate::state::{Order, Placement, State as SimState};
+use crate::{Market, Shared, SimSymbol};
 
 const CLIENT_ID_RANGE: &str = "^[a-zA-Z0-9-_]{1,36}$";
 
@@ -314,7 +314,7 @@ fn fills(state: &SimState, o: &Order) -> Value {
     }])
 }
 
-fn query_json(o: &Order) -> Value {
+pub fn query_json(o: &Order) -> Value {
     let mut map = order_core(o);
     for (k, v) in [
         ("stopPrice", json!(d8(Decimal::ZERO))),
@@ -437,5 +437,38 @@ pub async fn api_restrictions(
         "enableFixApiTrade": false, "enableFixReadOnly": false,
         "enableSpotAndMarginTrading": a.key.can_trade, "enablePortfolioMarginTrading": false,
     }))
+    .into_response())
+}
+
+/// `GET /api/v3/ticker/24hr`: the price has not moved (the simulator keeps
+/// no candles); volume is what the ledger filled in the last 24 hours; the
+/// book is the price itself.
+pub async fn ticker_24hr(State(shared): S, uri: Uri) -> Result<Response> {
+    let params = Params::from_uri(&uri);
+    let now = shared.now();
+    let state = shared.state();
+    let symbols = requested_symbols(&state, &params)?;
+    let rows: Vec<Value> = symbols
+        .iter()
+        .map(|s| {
+            let p = d8(s.price);
+            let (volume, quote, count) = state.volume_24h(Market::Spot, &s.symbol, now);
+            let first = if count == 0 { -1 } else { 0 };
+            json!({
+                "symbol": s.symbol, "priceChange": d8(Decimal::ZERO),
+                "priceChangePercent": "0.000", "weightedAvgPrice": p, "prevClosePrice": p,
+                "lastPrice": p, "lastQty": d8(Decimal::ZERO), "bidPrice": p,
+                "bidQty": d8(Decimal::ZERO), "askPrice": p, "askQty": d8(Decimal::ZERO),
+                "openPrice": p, "highPrice": p, "lowPrice": p, "volume": d8(volume),
+                "quoteVolume": d8(quote), "openTime": now - 86_400_000, "closeTime": now,
+                "firstId": first, "lastId": if count == 0 { -1 } else { count - 1 },
+                "count": count,
+            })
+        })
+        .collect();
+    Ok(match params.get("symbol") {
+        Some(_) => Json(rows[0].clone()),
+        None => Json(Value::Array(rows)),
+    }
     .into_response())
 }

@@ -3,9 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use super::SimSymbol;
-use super::auth::Params;
-use super::reply::{Result, bad, decimals_of, filter_failure, illegal};
+use crate::SimSymbol;
+use crate::auth::Params;
+use crate::reply::{Result, bad, decimals_of, filter_failure, illegal};
 
 /// Spot amounts carry at most this many decimals (base/quote asset precision).
 pub const SPOT_PRECISION: u32 = 8;

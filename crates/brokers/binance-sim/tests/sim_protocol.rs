@@ -1,164 +1,20 @@
-//! The Binance simulator over real HTTP, signed with `atomik_binance::sign`:
+//! The Binance simulator over real HTTP, signed by the test itself (HMAC-SHA256
+//! hex or Ed25519 base64, as Binance's docs define them):
 //! signatures, timing, filters, the client-order-id rule, Ed25519 keys,
 //! permissions, futures rules, request weight (429 → 418) and faults.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use atomik_binance::sign::Signer;
-use atomik_binance::sim::{self, Fault, Market, SimConfig, SimKey, SimSecret};
-use atomik_broker::{Clock, ManualClock};
+use atomik_binance_sim::{BinanceFault, Fault, Market, SimKey, SimSecret};
+use atomik_broker::Clock;
+use common::*;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-/// 2026-11-24, a multiple of every window used here.
-const T0: i64 = 1_795_500_000_000;
-const DEMO: &str = SimConfig::DEMO_API_KEY;
-
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-struct Env {
-    clock: ManualClock,
-    sim: sim::SimHandle,
-    http: reqwest::Client,
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn code(&self) -> i64 {
-        self.body["code"].as_i64().unwrap_or(0)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn env_with(adjust: impl FnOnce(&mut SimConfig)) -> Env {
-    let clock = ManualClock::new(T0);
-    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-    let mut config = SimConfig::demo(shared);
-    adjust(&mut config);
-    let sim = sim::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    Env { clock, sim, http }
-}
-
-async fn env() -> Env {
-    env_with(|_| {}).await
-}
-
-fn demo_signer() -> Signer {
-    Signer::from_secret(SimConfig::DEMO_SECRET_KEY).unwrap()
-}
-
-fn encode(params: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(params).unwrap()
-}
-
-impl Env {
-    /// Send exactly these bytes.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        query: &str,
-        body: &str,
-    ) -> reqwest::Result<Answer> {
-        let url = format!("{}{path}?{query}", self.sim.base_url());
-        let mut req = self.http.request(method, url);
-        if let Some(key) = key {
-            req = req.header("X-MBX-APIKEY", key);
-        }
-        if !body.is_empty() {
-            req = req
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body.to_string());
-        }
-        let resp = req.send().await?;
-        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-        let bytes = resp.bytes().await?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    /// `params` + `timestamp` in the query, signed by `signer`.
-    async fn signed_as(
-        &self,
-        method: Method,
-        path: &str,
-        key: &str,
-        signer: &Signer,
-        params: &[(&str, &str)],
-    ) -> reqwest::Result<Answer> {
-        let ts = self.clock.now_ms().to_string();
-        let mut all = params.to_vec();
-        all.push(("timestamp", &ts));
-        let query = encode(&all);
-        let signature = signer.sign(query.as_bytes());
-        let query = format!("{query}&{}", encode(&[("signature", &signature)]));
-        self.send(method, path, Some(key), &query, "").await
-    }
-
-    async fn signed(&self, method: Method, path: &str, params: &[(&str, &str)]) -> Answer {
-        self.signed_as(method, path, DEMO, &demo_signer(), params)
-            .await
-            .unwrap()
-    }
-
-    async fn public(&self, path_and_query: &str) -> Answer {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
-        self.send(Method::GET, path, None, query, "").await.unwrap()
-    }
-}
-
-type P = Vec<(&'static str, &'static str)>;
-
-fn market_buy(qty: &'static str) -> P {
-    vec![
-        ("symbol", "BTCUSDT"),
-        ("side", "BUY"),
-        ("type", "MARKET"),
-        ("quantity", qty),
-    ]
-}
-
-fn limit(side: &'static str, qty: &'static str, price: &'static str, cl: &'static str) -> P {
-    vec![
-        ("symbol", "BTCUSDT"),
-        ("side", side),
-        ("type", "LIMIT"),
-        ("timeInForce", "GTC"),
-        ("quantity", qty),
-        ("price", price),
-        ("newClientOrderId", cl),
-    ]
-}
 
 #[tokio::test]
 async fn a_signed_market_order_fills_and_moves_balances() {
@@ -1012,9 +868,9 @@ async fn faults_hit_orders_and_cancels_with_binance_answers() {
     );
     e.sim.faults().fail_next(
         1,
-        Fault::Banned {
+        Fault::Venue(BinanceFault::Banned {
             retry_after_secs: 30,
-        },
+        }),
     );
     let banned = e.signed(Method::POST, "/api/v3/order", &buy).await;
     assert_eq!(
@@ -1044,6 +900,19 @@ async fn faults_hit_orders_and_cancels_with_binance_answers() {
     e.sim.faults().clear();
     let codes: Vec<i64> = e.sim.rejections().iter().map(|(_, c)| *c).collect();
     assert_eq!(codes, [-1007, -1001, -1003, -1003, -1007]);
+    let fired = e.sim.faults().fired_by_kind();
+    let expected = [
+        ("banned", 1),
+        ("drop_after", 1),
+        ("server_error_after", 2),
+        ("server_error_before", 1),
+        ("too_many_requests", 1),
+    ];
+    assert_eq!(
+        fired,
+        expected.into_iter().collect(),
+        "the read was not faulted"
+    );
 }
 
 #[tokio::test]

@@ -10,30 +10,30 @@ use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::auth::{self, Need, Params, Signed};
-use super::filters::{self, MAX_PRICE};
-use super::reply::{
+use crate::auth::{self, Need, Params, Signed};
+use crate::filters::{self, MAX_PRICE};
+use crate::reply::{
     Result, bad, decimals_of, fixed, illegal, invalid_symbol, mandatory, no_such_order,
     not_required, obj, unknown_order,
 };
-use super::routes::{self, S};
-use super::spot::{generated_id, side};
-use super::state::{LEVERAGE, Order, Placement, Position, State as SimState};
-use super::{Market, Shared, SimSymbol};
+use crate::routes::{self, S};
+use crate::spot::{generated_id, side};
+use crate::state::{Order, Placement, State as SimState};
+use crate::{Market, Shared, SimSymbol};
 
 /// Maintenance margin rate shown in positions and account totals.
-const MAINT_RATE: Decimal = Decimal::from_parts(4, 0, 0, false, 3);
+pub const MAINT_RATE: Decimal = Decimal::from_parts(4, 0, 0, false, 3);
 
-fn qty_dp(s: &SimSymbol) -> u32 {
+pub fn qty_dp(s: &SimSymbol) -> u32 {
     decimals_of(s.step_size)
 }
 
-fn price_dp(s: &SimSymbol) -> u32 {
+pub fn price_dp(s: &SimSymbol) -> u32 {
     decimals_of(s.tick_size)
 }
 
 /// Money amounts (USDT) in account and position answers.
-fn usdt(d: Decimal) -> String {
+pub fn usdt(d: Decimal) -> String {
     fixed(d, 8)
 }
 
@@ -63,14 +63,14 @@ fn symbol_json(s: &SimSymbol) -> Value {
     })
 }
 
-fn listed(state: &SimState, symbol: &str) -> Result<SimSymbol> {
+pub fn listed(state: &SimState, symbol: &str) -> Result<SimSymbol> {
     state
         .listed(symbol, Market::Futures)
         .cloned()
         .ok_or_else(invalid_symbol)
 }
 
-fn all_symbols(state: &SimState) -> Vec<SimSymbol> {
+pub fn all_symbols(state: &SimState) -> Vec<SimSymbol> {
     state
         .symbols
         .iter()
@@ -243,7 +243,7 @@ fn order_json(o: &Order, sym: &SimSymbol, as_accepted: bool) -> Value {
     })
 }
 
-fn query_json(o: &Order, sym: &SimSymbol) -> Value {
+pub fn query_json(o: &Order, sym: &SimSymbol) -> Value {
     let mut map = obj(order_json(o, sym, false));
     map.insert("time".into(), json!(o.rec.received_at_ms));
     Value::Object(map)
@@ -303,128 +303,6 @@ pub async fn open_orders(
         .map(|o| Ok(query_json(o, &listed(&state, &o.rec.symbol)?)))
         .collect::<Result<Vec<Value>>>()?;
     Ok(Json(Value::Array(list)).into_response())
-}
-
-fn position_json(state: &SimState, api_key: &str, sym: &SimSymbol, pos: &Position) -> Value {
-    let notional = pos.amt * sym.price;
-    let margin = notional.abs() / Decimal::from(LEVERAGE);
-    json!({
-        "symbol": sym.symbol, "positionSide": "BOTH",
-        "positionAmt": fixed(pos.amt, qty_dp(sym)),
-        "entryPrice": usdt(pos.entry), "breakEvenPrice": usdt(pos.entry),
-        "markPrice": usdt(sym.price),
-        "unRealizedProfit": usdt(state.unrealized(&sym.symbol, pos)),
-        "liquidationPrice": "0", "isolatedMargin": "0", "notional": usdt(notional),
-        "marginAsset": "USDT", "isolatedWallet": "0",
-        "initialMargin": usdt(margin), "maintMargin": usdt(notional.abs() * MAINT_RATE),
-        "positionInitialMargin": usdt(margin),
-        "openOrderInitialMargin": usdt(state.order_margin(api_key, Some(&sym.symbol))),
-        "adl": 0, "bidNotional": "0", "askNotional": "0", "updateTime": pos.update_ms,
-    })
-}
-
-/// `GET /fapi/v3/positionRisk`: symbols with a position or open orders.
-pub async fn position_risk(
-    State(shared): S,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let signed = auth::verify(&shared, Market::Futures, Need::Read, &uri, &headers, &body)?;
-    let state = shared.state();
-    let key = signed.api_key.as_str();
-    let wanted = signed.params.get("symbol");
-    if let Some(s) = wanted {
-        listed(&state, s)?;
-    }
-    let list: Vec<Value> = all_symbols(&state)
-        .iter()
-        .filter(|s| wanted.is_none_or(|w| w == s.symbol))
-        .filter_map(|s| {
-            let pos = state.position(key, &s.symbol);
-            let active = !pos.amt.is_zero()
-                || !state
-                    .open_orders(Market::Futures, key, Some(&s.symbol))
-                    .is_empty();
-            active.then(|| position_json(&state, key, s, &pos))
-        })
-        .collect();
-    Ok(Json(Value::Array(list)).into_response())
-}
-
-/// `GET /fapi/v2/balance` and `/fapi/v3/balance` (USDT only).
-pub async fn balance(
-    State(shared): S,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let signed = auth::verify(&shared, Market::Futures, Need::Read, &uri, &headers, &body)?;
-    let state = shared.state();
-    let key = signed.api_key.as_str();
-    let a = state.account(key).expect("verified key");
-    let available = usdt(state.futures_available(key));
-    Ok(Json(json!([{
-        "accountAlias": "SgsR", "asset": "USDT", "balance": usdt(a.wallet),
-        "crossWalletBalance": usdt(a.wallet), "crossUnPnl": usdt(state.futures_unrealized(key)),
-        "availableBalance": available, "maxWithdrawAmount": available,
-        "marginAvailable": true, "updateTime": a.updated_ms,
-    }]))
-    .into_response())
-}
-
-/// `GET /fapi/v3/account`: totals, the USDT asset and open positions.
-pub async fn account(
-    State(shared): S,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let signed = auth::verify(&shared, Market::Futures, Need::Read, &uri, &headers, &body)?;
-    let state = shared.state();
-    let key = signed.api_key.as_str();
-    let a = state.account(key).expect("verified key");
-    let unrealized = state.futures_unrealized(key);
-    let (pos_margin, order_margin) = (state.position_margin(key), state.order_margin(key, None));
-    let maint = pos_margin * Decimal::from(LEVERAGE) * MAINT_RATE;
-    let available = usdt(state.futures_available(key));
-    let positions: Vec<Value> = a
-        .positions
-        .iter()
-        .filter(|(_, p)| !p.amt.is_zero())
-        .filter_map(|(s, p)| {
-            let sym = state.listed(s, Market::Futures)?;
-            let notional = p.amt * sym.price;
-            Some(json!({
-                "symbol": s, "positionSide": "BOTH", "positionAmt": fixed(p.amt, qty_dp(sym)),
-                "unrealizedProfit": usdt(state.unrealized(s, p)), "isolatedMargin": "0",
-                "notional": usdt(notional), "isolatedWallet": "0",
-                "initialMargin": usdt(notional.abs() / Decimal::from(LEVERAGE)),
-                "maintMargin": usdt(notional.abs() * MAINT_RATE),
-                "updateTime": p.update_ms,
-            }))
-        })
-        .collect();
-    let (wallet, margin_balance) = (usdt(a.wallet), usdt(a.wallet + unrealized));
-    Ok(Json(json!({
-        "totalInitialMargin": usdt(pos_margin + order_margin), "totalMaintMargin": usdt(maint),
-        "totalWalletBalance": wallet, "totalUnrealizedProfit": usdt(unrealized),
-        "totalMarginBalance": margin_balance, "totalPositionInitialMargin": usdt(pos_margin),
-        "totalOpenOrderInitialMargin": usdt(order_margin), "totalCrossWalletBalance": wallet,
-        "totalCrossUnPnl": usdt(unrealized), "availableBalance": available,
-        "maxWithdrawAmount": available,
-        "assets": [{
-            "asset": "USDT", "walletBalance": wallet, "unrealizedProfit": usdt(unrealized),
-            "marginBalance": margin_balance, "maintMargin": usdt(maint),
-            "initialMargin": usdt(pos_margin + order_margin),
-            "positionInitialMargin": usdt(pos_margin),
-            "openOrderInitialMargin": usdt(order_margin), "crossWalletBalance": wallet,
-            "crossUnPnl": usdt(unrealized), "availableBalance": available,
-            "maxWithdrawAmount": available, "updateTime": a.updated_ms,
-        }],
-        "positions": positions,
-    }))
-    .into_response())
 }
 
 /// One-way mode only.

@@ -15,6 +15,7 @@
 
 mod routes;
 mod state;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,25 @@ use std::time::Duration;
 use atomik_broker::Clock;
 use rust_decimal::Decimal;
 
-pub use atomik_simkit::{Fault, Faults};
+/// Tradovate's own faults (beside simkit's venue-neutral ones).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TradovateFault {
+    /// HTTP 200 `{"p-ticket", "p-time", "p-captcha"}` without executing.
+    Penalty { p_time_secs: u64, captcha: bool },
+}
+
+impl atomik_simkit::VenueFault for TradovateFault {
+    fn kind(&self) -> &'static str {
+        match self {
+            TradovateFault::Penalty { .. } => "penalty",
+        }
+    }
+}
+
+/// A fault the Tradovate simulator can inject.
+pub type Fault = atomik_simkit::Fault<TradovateFault>;
+/// The simulator's fault queue and the count of faults that fired.
+pub type Faults = atomik_simkit::Faults<TradovateFault>;
 pub use state::{AuthCall, AuthCallKind, SimOrder, SimPosition};
 
 #[derive(Debug, Clone)]

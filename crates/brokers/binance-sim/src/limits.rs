@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use axum::http::StatusCode;
 
-use super::Market;
-use super::reply::{ApiError, Result};
+use crate::Market;
+use crate::reply::{ApiError, Result};
 
 /// Calls made after a 429 in the same window before the IP is banned.
 const CALLS_BEFORE_BAN: u32 = 3;

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use rust_decimal::Decimal;
 
-use super::reply::{ApiError, Result, bad, mandatory, rejected_key};
-use super::state::Verifier;
-use super::{Market, Shared};
+use crate::reply::{ApiError, Result, bad, mandatory, rejected_key};
 use crate::sign;
+use crate::state::Verifier;
+use crate::{Market, Shared};
 
 /// Request parameters, percent-decoded; the query wins over the body.
 #[derive(Debug, Default)]

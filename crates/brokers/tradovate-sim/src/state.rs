@@ -97,6 +97,17 @@ pub const PRODUCTS: &[(&str, i64, &str)] = &[
     ("ES", 4, "5900.50"),
 ];
 
+/// Initial (day-trade) margin per contract in USD, by product root.
+pub const MARGINS: &[(&str, i64)] = &[("MNQ", 100), ("MES", 50), ("NQ", 1000), ("ES", 500)];
+
+/// The initial margin of one contract of `symbol` (a listed contract name).
+pub fn margin_of(symbol: &str) -> Decimal {
+    MARGINS
+        .iter()
+        .find(|(root, _)| symbol.starts_with(root) && symbol.len() == root.len() + 2)
+        .map_or(Decimal::ZERO, |(_, m)| Decimal::from(*m))
+}
+
 const MONTH_CODES: [(u8, char); 4] = [(3, 'H'), (6, 'M'), (9, 'U'), (12, 'Z')];
 
 /// The front-month quarterly contract of `root` on the date of `now_ms`
@@ -206,6 +217,57 @@ impl State {
     pub fn owns_account(&self, user_id: i64, account_id: i64) -> bool {
         self.user(user_id)
             .is_some_and(|u| u.accounts.iter().any(|a| a.id == account_id))
+    }
+
+    /// The account's net position in a contract.
+    pub fn net_pos(&self, account_id: i64, contract_id: i64) -> i64 {
+        self.positions
+            .iter()
+            .find(|p| p.account_id == account_id && p.contract_id == contract_id)
+            .map_or(0, |p| p.net_pos)
+    }
+
+    /// The account's cash (the simulator books no PnL, so cash stays as configured).
+    pub fn cash(&self, account_id: i64) -> Option<Decimal> {
+        self.users
+            .iter()
+            .flat_map(|u| &u.accounts)
+            .find(|a| a.id == account_id)
+            .map(|a| a.cash)
+    }
+
+    /// Margin the account's positions in other contracts tie up.
+    fn margin_elsewhere(&self, account_id: i64, contract_id: i64) -> Decimal {
+        self.positions
+            .iter()
+            .filter(|p| p.account_id == account_id && p.contract_id != contract_id)
+            .map(|p| Decimal::from(p.net_pos.unsigned_abs()) * margin_of(&p.symbol))
+            .sum()
+    }
+
+    /// Buying power: an order that grows the position must have the initial
+    /// margin of the position it leads to (plus what other positions hold)
+    /// within the account's cash. An order that only reduces is always
+    /// allowed. `Err((required, available))` when it is not.
+    pub fn check_margin(&self, p: &Placement<'_>) -> Result<(), (Decimal, Decimal)> {
+        let before = self.net_pos(p.account_id, p.contract_id);
+        let delta = if p.action == "Buy" { p.qty } else { -p.qty };
+        let after = i128::from(before) + i128::from(delta);
+        if after.unsigned_abs() <= u128::from(before.unsigned_abs())
+            && after.signum() * i128::from(before.signum()) >= 0
+        {
+            return Ok(());
+        }
+        let cash = self.cash(p.account_id).unwrap_or_default();
+        let available = cash - self.margin_elsewhere(p.account_id, p.contract_id);
+        let contracts = Decimal::try_from_i128_with_scale(after.abs(), 0).unwrap_or(Decimal::MAX);
+        let required = contracts
+            .checked_mul(margin_of(p.symbol))
+            .unwrap_or(Decimal::MAX);
+        if required > available {
+            return Err((required, available));
+        }
+        Ok(())
     }
 
     /// Execute a market order (fill at once) or rest a limit order.

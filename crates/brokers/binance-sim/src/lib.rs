@@ -39,9 +39,12 @@
 mod auth;
 mod filters;
 mod futures;
+mod futures_account;
+mod history;
 mod limits;
 mod reply;
 mod routes;
+mod sign;
 mod spot;
 mod state;
 
@@ -53,7 +56,25 @@ use std::time::{Duration, Instant};
 use atomik_broker::Clock;
 use rust_decimal::Decimal;
 
-pub use atomik_simkit::{Fault, Faults};
+/// Binance's own faults (beside simkit's venue-neutral ones).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinanceFault {
+    /// HTTP 418 (IP banned, `-1003`) with this `Retry-After`, without executing.
+    Banned { retry_after_secs: u64 },
+}
+
+impl atomik_simkit::VenueFault for BinanceFault {
+    fn kind(&self) -> &'static str {
+        match self {
+            BinanceFault::Banned { .. } => "banned",
+        }
+    }
+}
+
+/// A fault the Binance simulator can inject.
+pub type Fault = atomik_simkit::Fault<BinanceFault>;
+/// The simulator's fault queue and the count of faults that fired.
+pub type Faults = atomik_simkit::Faults<BinanceFault>;
 
 #[derive(Clone)]
 pub enum SimSecret {
@@ -264,7 +285,8 @@ impl SimHandle {
         self.served.base_url()
     }
 
-    /// Applied to order placement and cancel (spot and futures).
+    /// Applied to order placement and cancel (spot and futures); counts
+    /// what fired.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
     }
