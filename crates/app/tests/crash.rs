@@ -6,6 +6,7 @@
 
 mod common;
 
+use atomik_domain::lifecycle::IntentStatus;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -166,7 +167,11 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_intents WHERE status IN ('pending', 'sending', 'ambiguous')")
+        let sql = format!(
+            "SELECT COUNT(*) FROM order_intents WHERE status IN ({})",
+            IntentStatus::OPEN_SQL
+        );
+        let open: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(db.pool())
             .await
             .unwrap();
@@ -208,18 +213,18 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
             "one intent per target account for {signal_id}"
         );
         let (client_id, status) = &intents[0];
-        assert_eq!(status, "accepted", "{signal_id}");
+        assert_eq!(status, IntentStatus::Accepted.as_str(), "{signal_id}");
         assert_eq!(
             ledger_ids.iter().filter(|id| *id == client_id).count(),
             1,
             "exactly one order for {signal_id}"
         );
     }
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM order_intents WHERE status = 'accepted'")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_intents WHERE status = $1")
+        .bind(IntentStatus::Accepted.as_str())
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     assert_eq!(
         total as usize,
         ledger.len(),

@@ -72,10 +72,7 @@ async fn settled(e: &BinanceEnv, signal_id: &str) -> Vec<execution::IntentView> 
         let intents = execution::intents_of_signal(&e.app.db, signal_id)
             .await
             .unwrap();
-        if intents
-            .iter()
-            .all(|i| !matches!(i.status.as_str(), "pending" | "sending" | "ambiguous"))
-        {
+        if intents.iter().all(|i| i.status.is_terminal()) {
             return intents;
         }
         assert!(Instant::now() < deadline, "intents still open: {intents:?}");
@@ -123,7 +120,7 @@ on_both_databases!(
         assert_eq!(accounts[0]["status"], "connected");
         let open = signal(&e, &t, json!({"action": "buy", "ticker": "BTCUSDT.P"})).await;
         assert_eq!(open.status, IntentStatus::Accepted, "{open:?}");
-        assert_eq!((open.instrument.as_deref(), open.side.map(Side::as_str), open.quantity.as_deref()), (Some("BTCUSDT.P"), Some("buy"), Some("0.01")));
+        assert_eq!((open.instrument.as_deref(), open.side, open.quantity.as_deref()), (Some("BTCUSDT.P"), Some(Side::Buy), Some("0.01")));
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].client_order_id, open.client_order_id);
@@ -133,7 +130,7 @@ on_both_databases!(
         assert!(logs.contains(&open.broker_order_id.clone().unwrap()) && logs.contains("BTCUSDT.P"), "{logs}");
         // The exit closes with a reduce-only order.
         let exit = signal(&e, &t, json!({"action": "exit"})).await;
-        assert_eq!((exit.status.as_str(), exit.side.map(Side::as_str), exit.quantity.as_deref()), ("accepted", Some("sell"), Some("0.01")));
+        assert_eq!((exit.status, exit.side, exit.quantity.as_deref()), (IntentStatus::Accepted, Some(Side::Sell), Some("0.01")));
         assert!(e.sim.orders()[1].reduce_only);
         assert_eq!(e.sim.futures_position(SimConfig::DEMO_API_KEY, "BTCUSDT"), Decimal::ZERO);
     }
@@ -146,7 +143,7 @@ on_both_databases!(
         let e = binance_app(t, test_config()).await;
         let t = trader(&e, "ETHUSDT", "0.01234567").await;
         let short = signal(&e, &t, json!({"action": "sell", "id": "s1"})).await;
-        assert_eq!((short.status.as_str(), short.reason.as_deref()), ("skipped", Some("this market cannot be shorted")));
+        assert_eq!((short.status, short.reason.as_deref()), (IntentStatus::Skipped, Some("this market cannot be shorted")));
         let buy = signal(&e, &t, json!({"action": "buy", "id": "b1"})).await;
         assert_eq!(buy.status, IntentStatus::Accepted, "{buy:?}");
         let sent = e.sim.orders();
@@ -154,7 +151,7 @@ on_both_databases!(
         assert_eq!(sent[0].quantity, d("0.0123"), "rounded down to the step");
         assert_eq!(e.sim.spot_free(SimConfig::DEMO_API_KEY, "ETH"), d("0.0123"));
         let exit = signal(&e, &t, json!({"action": "exit", "id": "x1"})).await;
-        assert_eq!((exit.status.as_str(), exit.quantity.as_deref()), ("accepted", Some("0.0123")));
+        assert_eq!((exit.status, exit.quantity.as_deref()), (IntentStatus::Accepted, Some("0.0123")));
         assert_eq!(e.sim.spot_free(SimConfig::DEMO_API_KEY, "ETH"), Decimal::ZERO);
         assert_eq!(e.sim.orders().len(), 2, "nothing else reached the venue");
     }

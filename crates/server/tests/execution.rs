@@ -58,10 +58,7 @@ async fn signal(e: &TradovateEnv, t: &Trader, payload: Value) -> Vec<execution::
         let intents = execution::intents_of_signal(&e.app.db, &signal_id)
             .await
             .unwrap();
-        if intents
-            .iter()
-            .all(|i| !matches!(i.status.as_str(), "pending" | "sending" | "ambiguous"))
-        {
+        if intents.iter().all(|i| i.status.is_terminal()) {
             return intents;
         }
         assert!(Instant::now() < deadline, "intents still open: {intents:?}");
@@ -93,7 +90,7 @@ on_both_databases!(
         let open = signal(&e, &t, json!({"action": "BUY", "ticker": "MNQ1!"})).await;
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].status, IntentStatus::Accepted, "{:?}", open[0]);
-        assert_eq!((open[0].instrument.as_deref(), open[0].side.map(Side::as_str), open[0].quantity.as_deref()), (Some("MNQZ6"), Some("buy"), Some("7")));
+        assert_eq!((open[0].instrument.as_deref(), open[0].side, open[0].quantity.as_deref()), (Some("MNQZ6"), Some(Side::Buy), Some("7")));
         let ledger = e.sim.orders();
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].cl_ord_id, open[0].client_order_id, "the order carries the intent's client order id");
@@ -103,10 +100,10 @@ on_both_databases!(
         assert_eq!(half[0].quantity.as_deref(), Some("4"));
         assert_eq!(position(&e), 3);
         let exit = signal(&e, &t, json!({"action": "EXIT"})).await;
-        assert_eq!((exit[0].side.map(Side::as_str), exit[0].quantity.as_deref()), (Some("sell"), Some("3")));
+        assert_eq!((exit[0].side, exit[0].quantity.as_deref()), (Some(Side::Sell), Some("3")));
         assert_eq!(position(&e), 0);
         let flat = signal(&e, &t, json!({"action": "EXIT", "id": "again"})).await;
-        assert_eq!((flat[0].status.as_str(), flat[0].reason.as_deref()), ("skipped", Some("no position to exit")));
+        assert_eq!((flat[0].status, flat[0].reason.as_deref()), (IntentStatus::Skipped, Some("no position to exit")));
         // Kill switch on the account: nothing leaves; released: trading resumes.
         let ks = |engaged: bool| {
             let (c, csrf, url, account) = (t.c.clone(), t.csrf.clone(), e.app.url("/api/v1/kill-switch"), t.account_id.clone());
@@ -174,7 +171,8 @@ on_both_databases!(
         // skips an account the scan is draining).
         e.app.stop_executor_polling();
         // Crash after sending, before recording the answer.
-        sqlx::query("UPDATE order_intents SET status = 'sending', broker_order_id = NULL")
+        sqlx::query("UPDATE order_intents SET status = $1, broker_order_id = NULL")
+            .bind(IntentStatus::Sending.as_str())
             .execute(e.app.db.pool())
             .await
             .unwrap();
@@ -184,7 +182,8 @@ on_both_databases!(
         assert!(after[0].broker_order_id.is_some(), "found at the broker");
         assert_eq!(e.sim.orders().len(), 1, "no resend");
         // Crash before the order left: the broker has no such client order id.
-        sqlx::query("UPDATE order_intents SET status = 'sending', client_order_id = 'atk-never-sent', updated_at = 0")
+        sqlx::query("UPDATE order_intents SET status = $1, client_order_id = 'atk-never-sent', updated_at = 0")
+            .bind(IntentStatus::Sending.as_str())
             .execute(e.app.db.pool())
             .await
             .unwrap();
@@ -288,12 +287,14 @@ async fn desk(
 async fn wait_until_settled(e: &TradovateEnv) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM order_intents WHERE status IN ('pending', 'sending', 'ambiguous')",
-        )
-        .fetch_one(e.app.db.pool())
-        .await
-        .unwrap();
+        let sql = format!(
+            "SELECT COUNT(*) FROM order_intents WHERE status IN ({})",
+            IntentStatus::OPEN_SQL
+        );
+        let open: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(e.app.db.pool())
+            .await
+            .unwrap();
         if open == 0 {
             return;
         }
@@ -396,12 +397,12 @@ on_both_databases!(
         let reasons: Vec<(String, Option<String>)> =
             sqlx::query_as("SELECT status, reason FROM order_intents").fetch_all(e.app.db.pool()).await.unwrap();
         assert_eq!(reasons.len(), 100, "50 signals × the 2 unpaused accounts");
-        let count = |status: &str, reason: &str| {
-            reasons.iter().filter(|(s, r)| s == status && r.as_deref().is_some_and(|r| r.contains(reason))).count()
+        let count = |status: IntentStatus, reason: &str| {
+            reasons.iter().filter(|(s, r)| s == status.as_str() && r.as_deref().is_some_and(|r| r.contains(reason))).count()
         };
-        assert_eq!(count("rejected", "no front-month contract for ZZZ"), 50);
-        assert_eq!(count("accepted", ""), 1, "the first BUY on the capped account");
-        assert_eq!(count("skipped", "max position"), 49);
+        assert_eq!(count(IntentStatus::Rejected, "no front-month contract for ZZZ"), 50);
+        assert_eq!(count(IntentStatus::Accepted, ""), 1, "the first BUY on the capped account");
+        assert_eq!(count(IntentStatus::Skipped, "max position"), 49);
         let logged: Vec<(i64, String)> =
             sqlx::query_as("SELECT status, reason FROM webhook_deliveries").fetch_all(e.app.db.pool()).await.unwrap();
         assert_eq!(logged.len(), 200);
@@ -476,7 +477,7 @@ on_both_databases!(
         atomik_storage::execution::set_position(&e.app.db, &ids[0], symbol, "5", 1).await.unwrap();
         let exit = signal(&e, &trader, json!({"action": "EXIT", "id": "g2"})).await;
         let leader = exit.iter().find(|i| i.account_id == ids[0]).unwrap();
-        assert_eq!((leader.status.as_str(), leader.reason.as_deref()), ("skipped", Some("no position to exit")));
+        assert_eq!((leader.status, leader.reason.as_deref()), (IntentStatus::Skipped, Some("no position to exit")));
         let accounts: Value = trader.c.get(e.app.url("/api/v1/broker-accounts")).send().await.unwrap().json().await.unwrap();
         let row = accounts.as_array().unwrap().iter().find(|a| a["id"] == ids[0].as_str()).unwrap();
         assert!(row["last_error"].as_str().unwrap().contains("atomik tracked 5, the broker reported 0"), "{row}");
@@ -615,7 +616,7 @@ on_both_databases!(
                     break;
                 }
                 assert!(
-                    matches!(intents[0].status.as_str(), "pending" | "sending"),
+                    matches!(intents[0].status, IntentStatus::Pending | IntentStatus::Sending),
                     "{intents:?}"
                 );
                 assert!(Instant::now() < deadline, "signal {id} still open: {intents:?}");
