@@ -18,6 +18,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// A secret given as a flag, variable or in the file: `Debug` never shows it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretArg(String);
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
 /// Settings shared by every subcommand.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
@@ -86,6 +104,30 @@ pub struct ServeArgs {
     /// Identical webhook payloads within this many milliseconds are duplicates [default: 1000]
     #[arg(long, env = "ATOMIK_DUPLICATE_WINDOW_MS")]
     pub duplicate_window_ms: Option<i64>,
+    /// Default webhook rate limit, requests per second (a webhook may set its own within its plan's ceiling) [default: 10]
+    #[arg(long, env = "ATOMIK_WEBHOOK_RATE_PER_SECOND")]
+    pub webhook_rate_per_second: Option<u32>,
+    /// Default webhook burst on top of the rate [default: 50]
+    #[arg(long, env = "ATOMIK_WEBHOOK_BURST")]
+    pub webhook_burst: Option<u32>,
+    /// Bearer token that /metrics answers on the main listener [default: not served there]
+    #[arg(long, env = "ATOMIK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretArg>,
+    /// Serve /metrics without authentication on this (private) address, e.g. 127.0.0.1:9090 [default: off]
+    #[arg(long, env = "ATOMIK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds a client has to send a request's headers [default: 10]
+    #[arg(long, env = "ATOMIK_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds an idle connection (no request in flight) stays open [default: 60]
+    #[arg(long, env = "ATOMIK_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections open at once [default: from the file-descriptor limit, at most 50000]
+    #[arg(long, env = "ATOMIK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one address (trusted proxies exempt) [default: 256]
+    #[arg(long, env = "ATOMIK_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
 }
 
 /// The TOML file's shape: the same names as the flags, with underscores.
@@ -105,6 +147,14 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub demo: Option<bool>,
     pub duplicate_window_ms: Option<i64>,
+    pub webhook_rate_per_second: Option<u32>,
+    pub webhook_burst: Option<u32>,
+    pub metrics_token: Option<SecretArg>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
     pub tradovate_sim_url: Option<String>,
     pub vault_key_file: Option<PathBuf>,
     pub tradovate_client_id: Option<String>,
@@ -156,6 +206,8 @@ pub struct Settings {
     /// built-in simulator in demo mode, else Binance's testnet — and Live.
     pub binance_testnet: Option<(String, String)>,
     pub binance_live: (String, String),
+    /// A private address serving `/metrics` without authentication.
+    pub metrics_listen: Option<SocketAddr>,
     pub server: atomik_server::ServerConfig,
 }
 
@@ -235,7 +287,55 @@ impl Settings {
                 .or(file.binance_live_futures_url)
                 .unwrap_or_else(|| "https://fapi.binance.com".into()),
         );
+        let webhook_rate = atomik_server::ratelimit::Rate {
+            per_second: serve
+                .webhook_rate_per_second
+                .or(file.webhook_rate_per_second)
+                .unwrap_or(defaults.webhook_rate.per_second),
+            burst: serve
+                .webhook_burst
+                .or(file.webhook_burst)
+                .unwrap_or(defaults.webhook_rate.burst),
+        };
+        if webhook_rate.per_second == 0 || webhook_rate.burst < webhook_rate.per_second {
+            bail!(
+                "webhook_rate_per_second must be at least 1 and webhook_burst at least the rate (got {} and {})",
+                webhook_rate.per_second,
+                webhook_rate.burst
+            );
+        }
+        let metrics_token = serve.metrics_token.clone().or(file.metrics_token);
+        if metrics_token.as_ref().is_some_and(|t| t.0.len() < 16) {
+            bail!("metrics_token must be at least 16 characters (it guards /metrics)");
+        }
+        let limits = atomik_server::listener::ConnectionLimits::default();
+        let secs = |v: Option<u64>, name: &str, default: std::time::Duration| match v {
+            Some(0) => bail!("{name} must be at least 1 second"),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let connections = atomik_server::listener::ConnectionLimits {
+            header_read_timeout: secs(
+                serve
+                    .header_read_timeout_secs
+                    .or(file.header_read_timeout_secs),
+                "header_read_timeout_secs",
+                limits.header_read_timeout,
+            )?,
+            idle_timeout: secs(
+                serve.idle_timeout_secs.or(file.idle_timeout_secs),
+                "idle_timeout_secs",
+                limits.idle_timeout,
+            )?,
+            max_connections: serve.max_connections.or(file.max_connections),
+            max_per_ip: serve
+                .max_connections_per_ip
+                .or(file.max_connections_per_ip)
+                .unwrap_or(limits.max_per_ip)
+                .max(1),
+        };
         Ok(Settings {
+            metrics_listen: serve.metrics_listen.or(file.metrics_listen),
             binance_testnet,
             binance_live,
             public_url,
@@ -284,7 +384,9 @@ impl Settings {
                     .or(file.duplicate_window_ms)
                     .unwrap_or(defaults.duplicate_window_ms)
                     .max(0),
-                webhook_rate_per_second: defaults.webhook_rate_per_second,
+                webhook_rate,
+                metrics_token: metrics_token.map(|t| atomik_secrets::Secret::new(t.0)),
+                connections,
             },
         })
     }

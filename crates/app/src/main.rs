@@ -148,13 +148,30 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let fd_limit = atomik_server::listener::raise_fd_limit();
+    tracing::info!(fd_limit, "file-descriptor limit");
     let db = open_database(&settings).await?;
     let built = wiring::build(&settings, db.clone()).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = built.runtime.spawn_background(stop_rx);
+    let background = built.runtime.spawn_background(stop_rx.clone());
+    if let Some(address) = settings.metrics_listen {
+        let metrics = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} for metrics"))?;
+        tracing::info!(%address, "serving /metrics (no authentication: keep this address private)");
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let app = atomik_server::ops::metrics_routes();
+            let _ = axum::serve(metrics, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        });
+    }
     tracing::info!(address = %settings.listen, "atomik is serving the dashboard at http://{}", settings.listen);
     atomik_server::serve(listener, built.runtime.state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);

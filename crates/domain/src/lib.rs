@@ -12,6 +12,6 @@ pub mod signal;
 pub mod sizing;
 
 pub use plans::{
-    ExecutionDenied, Limit, LimitReached, Plan, PlanId, Resource, SubscriptionStatus,
+    ExecutionDenied, Limit, LimitReached, Plan, PlanId, Resource, SubscriptionStatus, WebhookRate,
     effective_status, may_execute,
 };

@@ -111,6 +111,32 @@ pub struct Plan {
     pub copy_groups: Limit,
     pub followers_per_group: Limit,
     pub trade_execution: bool,
+    /// The most a webhook of this plan may be set to accept.
+    pub webhook_rate_ceiling: WebhookRate,
+}
+
+/// A webhook rate limit: sustained requests per second and the burst a
+/// token bucket allows on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl WebhookRate {
+    /// SPEC §3's 10 requests per second, with room for a bar-close burst.
+    pub const DEFAULT: WebhookRate = WebhookRate {
+        per_second: 10,
+        burst: 50,
+    };
+
+    /// This rate, held within `ceiling`.
+    pub fn within(self, ceiling: WebhookRate) -> WebhookRate {
+        WebhookRate {
+            per_second: self.per_second.min(ceiling.per_second),
+            burst: self.burst.min(ceiling.burst),
+        }
+    }
 }
 
 impl Plan {
@@ -306,6 +332,10 @@ mod tests {
             copy_groups: accounts,
             followers_per_group: accounts,
             trade_execution: exec,
+            webhook_rate_ceiling: WebhookRate {
+                per_second: 50,
+                burst: 200,
+            },
         }
     }
 

@@ -1,6 +1,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use atomik_secrets::Secret;
+
+use crate::listener::ConnectionLimits;
+use crate::ratelimit::Rate;
+
 /// Everything the HTTP layer needs to know from configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -17,8 +22,14 @@ pub struct ServerConfig {
     pub throttle: ThrottleConfig,
     /// Identical payloads on one webhook within this window are duplicates.
     pub duplicate_window_ms: i64,
-    /// Requests per second accepted per webhook (SPEC §3: 10).
-    pub webhook_rate_per_second: u32,
+    /// A webhook's rate limit unless it sets its own (within its plan's
+    /// ceiling): 10 per second with a burst of 50.
+    pub webhook_rate: Rate,
+    /// The bearer token `/metrics` answers on the main listener; `None`: not
+    /// served there.
+    pub metrics_token: Option<Secret<String>>,
+    /// Timeouts and caps on connections.
+    pub connections: ConnectionLimits,
 }
 
 /// Login throttling: failures allowed per window, per account and per IP.
@@ -49,7 +60,9 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
             duplicate_window_ms: crate::ingress::DEFAULT_DUPLICATE_WINDOW_MS,
-            webhook_rate_per_second: crate::ingress::RATE_PER_SECOND,
+            webhook_rate: Rate::DEFAULT,
+            metrics_token: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }

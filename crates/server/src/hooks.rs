@@ -94,6 +94,37 @@ pub async fn rotate(
     Ok((secret, old_until))
 }
 
+/// A webhook's own rate limit, checked against its plan's ceiling: both
+/// given (`per_second` ≥ 1, `burst` ≥ `per_second`), or neither (the default).
+pub fn check_rate(
+    per_second: Option<u32>,
+    burst: Option<u32>,
+    ceiling: atomik_domain::WebhookRate,
+) -> Result<Option<atomik_domain::WebhookRate>, ApiError> {
+    let (per_second, burst) = match (per_second, burst) {
+        (None, None) => return Ok(None),
+        (Some(p), Some(b)) => (p, b),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "Give both per_second and burst, or neither to use the default (10/s, burst 50).",
+            ));
+        }
+    };
+    if per_second == 0 || per_second > ceiling.per_second {
+        return Err(ApiError::unprocessable(format!(
+            "per_second must be between 1 and {} (your plan's ceiling).",
+            ceiling.per_second
+        )));
+    }
+    if burst < per_second || burst > ceiling.burst {
+        return Err(ApiError::unprocessable(format!(
+            "burst must be between per_second ({per_second}) and {} (your plan's ceiling).",
+            ceiling.burst
+        )));
+    }
+    Ok(Some(atomik_domain::WebhookRate { per_second, burst }))
+}
+
 /// Parse an allow-list: IPs or CIDR ranges, comma/space separated, or the
 /// `tradingview` preset. Returns the normalized comma-separated list.
 pub fn parse_allow_list(input: &str) -> Result<String, ApiError> {

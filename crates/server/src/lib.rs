@@ -3,19 +3,24 @@
 
 pub mod api;
 pub mod auth;
+mod body_limit;
 pub mod config;
 pub mod connections;
 pub mod error;
 pub mod hooks;
 pub mod ingress;
+pub mod listener;
 mod net;
 pub mod ops;
+pub mod ratelimit;
+pub mod redact;
+pub mod refusals;
+pub mod security_headers;
 mod state;
 pub mod summary;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -34,18 +39,23 @@ pub fn router(state: AppState) -> Router {
             auth::session::session_layer,
         ))
         .layer(axum::middleware::from_fn(ops::track_http))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(axum::middleware::from_fn(body_limit::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers::add,
+        ))
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves, then finish in-flight requests.
+/// Serve until `shutdown` resolves, then finish in-flight requests; every
+/// connection bounded as [`listener`] describes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config().connections.clone();
+    let exempt = state.config().trusted_proxies.clone();
+    let stats = state.connection_stats().clone();
+    listener::serve(listener, router(state), limits, exempt, stats, shutdown).await
 }

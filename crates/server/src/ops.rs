@@ -1,10 +1,16 @@
 //! Operations endpoints (`/healthz`, `/readyz`, `/metrics`) and HTTP metrics.
+//!
+//! `/metrics` lists per-route traffic, so it is not public: on the main
+//! listener it answers only a bearer token equal to `metrics_token`
+//! (compared in constant time); without a token configured it is not served
+//! there at all. [`metrics_routes`] is the unauthenticated router for a
+//! separate, private listen address (`metrics_listen`).
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +23,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(protected_metrics))
+}
+
+/// `/metrics` without authentication, for a listener on a private address.
+pub fn metrics_routes() -> Router {
+    Router::new().route("/metrics", get(metrics_text))
 }
 
 /// The process-wide Prometheus recorder (installed once, on first use).
@@ -55,6 +66,38 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics_text() -> String {
     prometheus().render()
+}
+
+async fn protected_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    use subtle::ConstantTimeEq;
+    let Some(expected) = state.config().metrics_token.as_ref() else {
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "metrics_not_exposed",
+            "Metrics are not served here: set metrics_token (then scrape with that bearer token) or metrics_listen (a private address).",
+        )
+        .into_response();
+    };
+    let supplied = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(supplied.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        metrics_text().await.into_response()
+    } else {
+        let mut e = crate::error::ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_token_required",
+            "Send the configured metrics token as `Authorization: Bearer …`.",
+        )
+        .into_response();
+        e.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        e
+    }
 }
 
 /// Counts requests and their latency per route template (never per raw path,

@@ -31,7 +31,9 @@ pub struct Inner {
     pub db: Db,
     pub config: ServerConfig,
     pub services: Services,
-    pub ingress_limiter: crate::ingress::RateLimiter,
+    pub ingress_limiter: crate::ratelimit::RateLimiter,
+    pub refusals: crate::refusals::RefusalLog,
+    pub connection_stats: Arc<crate::listener::ConnectionStats>,
     /// A real Argon2id hash of a random password: verified against when the
     /// account does not exist, so unknown users cost the same time as known ones.
     pub dummy_password_hash: String,
@@ -40,11 +42,14 @@ pub struct Inner {
 impl AppState {
     pub fn new(db: Db, config: ServerConfig, services: Services) -> Self {
         let dummy = crate::auth::password::random_dummy_hash();
+        let refusals = crate::refusals::RefusalLog::start(db.clone());
         AppState(Arc::new(Inner {
             db,
             config,
             services,
             ingress_limiter: Default::default(),
+            refusals,
+            connection_stats: Default::default(),
             dummy_password_hash: dummy,
         }))
     }
@@ -78,8 +83,17 @@ impl AppState {
         &self.0.services.webhook_key
     }
 
-    pub fn ingress_limiter(&self) -> &crate::ingress::RateLimiter {
+    pub fn ingress_limiter(&self) -> &crate::ratelimit::RateLimiter {
         &self.0.ingress_limiter
+    }
+
+    /// What the accept loop has done: open connections, refusals per cap.
+    pub fn connection_stats(&self) -> &Arc<crate::listener::ConnectionStats> {
+        &self.0.connection_stats
+    }
+
+    pub fn refusals(&self) -> &crate::refusals::RefusalLog {
+        &self.0.refusals
     }
 
     pub fn dummy_password_hash(&self) -> &str {

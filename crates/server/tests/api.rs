@@ -155,12 +155,22 @@ on_both_databases!(
 
 on_both_databases!(
     async fn health_readiness_metrics_and_openapi(t) {
-        let app = spawn_app(t, test_config()).await;
+        let mut config = test_config();
+        config.metrics_token = Some(atomik_secrets::Secret::new("metrics-token-for-tests".into()));
+        let app = spawn_app(t, config).await;
         let http = client();
         assert_eq!(http.get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
         let ready: serde_json::Value = http.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
         assert_eq!(ready["database"], "ok");
-        let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = http
+            .get(app.url("/metrics"))
+            .bearer_auth("metrics-token-for-tests")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("atomik_http_requests_total"), "{metrics}");
         assert!(metrics.contains("route=\"/readyz\""));
         let doc: serde_json::Value =

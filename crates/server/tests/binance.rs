@@ -94,7 +94,10 @@ fn d(s: &str) -> Decimal {
 /// A configuration where a test can send hundreds of signals quickly.
 fn fast_ingress() -> atomik_server::ServerConfig {
     let mut config = test_config();
-    config.webhook_rate_per_second = 100_000;
+    config.webhook_rate = atomik_server::ratelimit::Rate {
+        per_second: 100_000,
+        burst: 100_000,
+    };
     config
 }
 

@@ -157,7 +157,7 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
     );
     // A webhook's secret, sent in the query string and in the body.
     let hook = fx.webhook("canary").await;
-    let (hook_secret, ingress) = (hook.secret, hook.url);
+    let (hook_secret, ingress) = (hook.secret.clone(), hook.url.clone());
     for body in [r#"{"action":"BUY"}"#, r#"{"action":"HOLD"}"#] {
         let res = c
             .post(format!("{ingress}?secret={hook_secret}"))
@@ -188,12 +188,49 @@ async fn run(t: atomik_testkit::TestDb, logs: CapturedLogs) {
             .await
             .unwrap(),
     );
-    let logged: Vec<String> = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
-    assert_eq!(logged.len(), 3);
+    // Bodies that are not valid JSON still carry the secret: a trailing
+    // comma, an array, a form body, free text.
+    let malformed = [
+        format!(r#"{{"action":"buy","secret":"{hook_secret}",}}"#),
+        format!(r#"[{{"action":"buy","secret":"{hook_secret}"}}]"#),
+        format!("action=buy&secret={hook_secret}"),
+        format!("buy NQ {hook_secret}"),
+        format!("\u{feff}{{\"action\":\"buy\",\"secret\":\"{hook_secret}\",}}"),
+    ];
+    for body in &malformed {
+        let res = c.post(&ingress).body(body.clone()).send().await.unwrap();
+        // Not JSON: 400; JSON but no secret in it (the array): 401.
+        assert!([400, 401].contains(&res.status().as_u16()), "{body}");
+        bodies.push(res.text().await.unwrap());
+    }
+    // Refusals are logged in batches, after the answer: wait for all.
+    let expected = 3 + malformed.len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let logged: Vec<String> = loop {
+        let logged: Vec<String> = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+        if logged.len() >= expected || std::time::Instant::now() > deadline {
+            break logged;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(logged.len(), expected);
+    assert!(
+        logged.iter().any(|p| p.contains("[REDACTED]")),
+        "the malformed bodies were logged, masked: {logged:?}"
+    );
     bodies.extend(logged);
+    bodies.push(
+        c.get(app.url(&format!("/webhooks/{}/logs", hook.id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     canaries.push(hook_secret);
     bodies.push(
         c.get(app.url("/metrics"))

@@ -77,6 +77,9 @@ impl Db {
             )));
         };
         let mut url = config.url.clone();
+        if backend == Backend::Sqlite {
+            crate::lite::make_private(&crate::lite::path_of(&config.url)?)?;
+        }
         if backend == Backend::Sqlite && !url.contains("mode=") {
             url.push_str(if url.contains('?') {
                 "&mode=rwc"

@@ -85,6 +85,44 @@ pub(crate) fn path_of(url: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
+/// The database file holds everyone's account data: it is created readable
+/// by the owner only (mode 0600, like the vault key), and an existing file
+/// readable by others is tightened. SQLite gives its `-wal` and `-shm` files
+/// the database file's mode; existing ones are tightened too.
+pub(crate) fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| {
+            StorageError::Invalid(format!(
+                "cannot create or secure the database file {}: {e}",
+                path.display()
+            ))
+        };
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %file.display(), "database file was readable by others: now mode 0600");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A connection with the durability and locking atomik requires
 /// (`synchronous` is per connection; WAL is already set on the file).
 pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {

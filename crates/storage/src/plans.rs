@@ -9,7 +9,8 @@ use crate::sql::{Cols, FromRow, Scalar, Tx, args};
 use crate::{Db, Result, StorageError};
 
 pub(crate) const PLAN_COLUMNS: &str = "id, name, price_cents_per_month, broker_accounts, active_webhooks, \
-     active_strategies, copy_groups, followers_per_group, trade_execution";
+     active_strategies, copy_groups, followers_per_group, trade_execution, webhook_rate_ceiling, \
+     webhook_burst_ceiling";
 
 impl FromRow for Plan {
     fn from_row(row: &impl Cols) -> Result<Self> {
@@ -34,7 +35,15 @@ pub(crate) fn plan_from_prefixed(row: &impl crate::sql::Cols, prefix: &str) -> R
         copy_groups: Limit::from_db(row.try_get(&col("copy_groups"))?),
         followers_per_group: Limit::from_db(row.try_get(&col("followers_per_group"))?),
         trade_execution: row.try_get::<i64>(&col("trade_execution"))? != 0,
+        webhook_rate_ceiling: atomik_domain::WebhookRate {
+            per_second: clamp_u32(row.try_get(&col("webhook_rate_ceiling"))?),
+            burst: clamp_u32(row.try_get(&col("webhook_burst_ceiling"))?),
+        },
     })
+}
+
+fn clamp_u32(v: i64) -> u32 {
+    v.clamp(0, u32::MAX.into()) as u32
 }
 
 /// Every plan, cheapest first.

@@ -231,23 +231,53 @@ fn delivery_row(d: &Delivery<'_>, signal_id: Option<&str>, duplicate: bool, now:
     ]
 }
 
-async fn insert_delivery(
-    tx: &mut Tx<'_>,
-    d: &Delivery<'_>,
-    signal_id: Option<&str>,
-    duplicate: bool,
-    now: i64,
-) -> Result<()> {
-    let mut inserts = Inserts::default();
-    inserts.row(DELIVERY_COLUMNS, delivery_row(d, signal_id, duplicate, now));
-    inserts.execute(tx).await
+/// A refused delivery (no signal recorded), queued by the server and
+/// written in batches.
+#[derive(Debug, Clone)]
+pub struct RefusedDelivery {
+    pub webhook_id: String,
+    pub source_ip: Option<String>,
+    pub status: u16,
+    /// Redacted and size-capped by the caller.
+    pub payload: String,
+    pub reason: String,
+    pub processing_us: i64,
+    pub received_at: i64,
 }
 
-/// Log a refused delivery (no signal recorded).
-pub async fn log_refused(db: &Db, delivery: Delivery<'_>, now: i64) -> Result<()> {
-    let delivery = OwnedDelivery::from(delivery);
-    db.batched(move |conn| {
-        Box::pin(async move { insert_delivery(conn, &delivery.borrowed(), None, false, now).await })
+/// Log refused deliveries in one transaction. Best effort by design: on
+/// PostgreSQL the commit does not wait for its WAL flush
+/// (`synchronous_commit = off`: a crash may lose the last refusals, never a
+/// signal); on SQLite the batch joins the group commit, one fsync however
+/// many rows it holds.
+pub async fn log_refusals(db: &Db, refused: Vec<RefusedDelivery>) -> Result<()> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let relaxed = db.backend() == crate::Backend::Postgres;
+    db.batched(move |tx| {
+        Box::pin(async move {
+            if relaxed {
+                tx.execute("SET LOCAL synchronous_commit TO OFF", args![])
+                    .await?;
+            }
+            let mut inserts = Inserts::default();
+            for r in &refused {
+                let d = Delivery {
+                    webhook_id: &r.webhook_id,
+                    source_ip: r.source_ip.as_deref(),
+                    status: r.status,
+                    payload: &r.payload,
+                    reason: &r.reason,
+                    processing_us: r.processing_us,
+                };
+                inserts.row(
+                    DELIVERY_COLUMNS,
+                    delivery_row(&d, None, false, r.received_at),
+                );
+            }
+            inserts.execute(tx).await
+        })
     })
     .await
 }

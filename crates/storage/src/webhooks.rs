@@ -21,9 +21,11 @@ pub struct Webhook {
     /// Comma-separated IPs or CIDR ranges; empty = any source.
     pub allowed_ips: String,
     pub created_at: i64,
+    /// Its own rate limit (within the plan's ceiling); `None`: the default.
+    pub rate: Option<atomik_domain::WebhookRate>,
 }
 
-const COLUMNS: &str = "id, user_id, name, description, token, active, allowed_ips, created_at";
+const COLUMNS: &str = "id, user_id, name, description, token, active, allowed_ips, created_at, rate_per_second, rate_burst";
 
 fn from_row(row: &impl crate::sql::Cols) -> Result<Webhook> {
     Ok(Webhook {
@@ -35,6 +37,16 @@ fn from_row(row: &impl crate::sql::Cols) -> Result<Webhook> {
         active: row.try_get::<i64>("active")? != 0,
         allowed_ips: row.try_get("allowed_ips")?,
         created_at: row.try_get("created_at")?,
+        rate: match (
+            row.try_get::<Option<i64>>("rate_per_second")?,
+            row.try_get::<Option<i64>>("rate_burst")?,
+        ) {
+            (Some(per_second), Some(burst)) => Some(atomik_domain::WebhookRate {
+                per_second: per_second.clamp(1, u32::MAX.into()) as u32,
+                burst: burst.clamp(1, u32::MAX.into()) as u32,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -114,7 +126,7 @@ pub struct IngressView {
 static INGRESS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let plan_columns = crate::sql::prefixed_columns("p", crate::plans::PLAN_COLUMNS, "p_");
     format!(
-        "SELECT w.id, w.user_id, w.name, w.description, w.token, w.active, w.allowed_ips, w.created_at, \
+        "SELECT w.id, w.user_id, w.name, w.description, w.token, w.active, w.allowed_ips, w.created_at, w.rate_per_second, w.rate_burst, \
          (SELECT COUNT(*) FROM webhook_secrets s WHERE s.digest = $2 AND s.webhook_id = w.id \
           AND (s.expires_at IS NULL OR s.expires_at > $3)) AS secret_ok, \
          u.subscription_status AS u_status, u.trial_ends_at AS u_trial_ends_at, {plan_columns} \
@@ -282,6 +294,32 @@ pub async fn set_allowed_ips(
         .write(
             "UPDATE webhooks SET allowed_ips = $3 WHERE id = $1 AND user_id = $2",
             args![id, user_id, allowed_ips],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StorageError::NotFound("webhook"));
+    }
+    find(db, user_id, id)
+        .await?
+        .ok_or(StorageError::NotFound("webhook"))
+}
+
+/// Set the webhook's own rate limit (`None`: back to the default). The
+/// caller checks it against the plan's ceiling.
+pub async fn set_rate(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    rate: Option<atomik_domain::WebhookRate>,
+) -> Result<Webhook> {
+    let (per_second, burst) = match rate {
+        Some(r) => (Some(i64::from(r.per_second)), Some(i64::from(r.burst))),
+        None => (None, None),
+    };
+    let n = db
+        .write(
+            "UPDATE webhooks SET rate_per_second = $3, rate_burst = $4 WHERE id = $1 AND user_id = $2",
+            args![id, user_id, per_second, burst],
         )
         .await?;
     if n == 0 {

@@ -146,6 +146,8 @@ pub fn test_vault(dir: &std::path::Path) -> Vault {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
+    /// The server's state (its refusal log, connection counters…).
+    pub state: atomik_server::AppState,
     pub test_db: TestDb,
     pub vault: Vault,
     pub tokens: TokenService,
@@ -257,6 +259,7 @@ pub async fn spawn_app_on(
     TestApp {
         addr,
         db,
+        state: runtime.state.clone(),
         test_db,
         vault,
         tokens: runtime.tokens,

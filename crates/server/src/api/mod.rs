@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/{id}/pause", post(webhooks::pause))
         .route("/webhooks/{id}/resume", post(webhooks::resume))
         .route("/webhooks/{id}/allowed-ips", put(webhooks::set_allowed_ips))
+        .route("/webhooks/{id}/rate-limit", put(webhooks::set_rate_limit))
         .route(
             "/strategies",
             get(strategies::list).post(strategies::create),
@@ -82,7 +83,7 @@ async fn not_found() -> ApiError {
         me::me, me::plans, tokens::list, tokens::create, tokens::delete,
         broker_accounts::list, broker_accounts::connect, broker_accounts::test_credentials, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
-        webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, strategies::list, strategies::create,
+        webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, webhooks::set_rate_limit, strategies::list, strategies::create,
         strategies::set_active, strategies::kill_switch, copy_groups::list, copy_groups::create,
         copy_groups::add_follower, admin::list_users, admin::update_user, admin::kill_switch
     ),

@@ -25,6 +25,9 @@ pub struct WebhookView {
     /// Allowed source IPs / CIDR ranges; empty = any.
     pub allowed_ips: Vec<String>,
     pub created_at_ms: i64,
+    /// Its own rate limit; `null`: the default (10/s, burst 50).
+    pub rate_per_second: Option<u32>,
+    pub rate_burst: Option<u32>,
 }
 
 impl From<Webhook> for WebhookView {
@@ -42,6 +45,8 @@ impl From<Webhook> for WebhookView {
             description: w.description,
             active: w.active,
             created_at_ms: w.created_at,
+            rate_per_second: w.rate.map(|r| r.per_second),
+            rate_burst: w.rate.map(|r| r.burst),
         }
     }
 }
@@ -102,6 +107,7 @@ pub async fn create(
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Rotate {
     /// How long the old secret keeps working (hours, default 24, max 720).
     pub overlap_hours: Option<i64>,
@@ -122,9 +128,21 @@ pub async fn rotate(
     State(state): State<AppState>,
     user: Authed,
     Path(id): Path<String>,
-    b: Result<Json<Rotate>, JsonRejection>,
+    b: axum::body::Bytes,
 ) -> Result<Json<Rotated>, ApiError> {
-    let overlap = b.map(|Json(r)| r.overlap_hours).unwrap_or(None);
+    // No body: the default overlap. A body is read strictly: `1.5` or `"5"`
+    // is refused, never taken as the default.
+    let overlap = if b.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<Rotate>(&b)
+            .map_err(|e| {
+                ApiError::unprocessable(format!(
+                    "Invalid body: {e}. Send {{\"overlap_hours\": N}} with N a whole number of hours from 0 to 720, or no body for 24."
+                ))
+            })?
+            .overlap_hours
+    };
     let (secret, until) = hooks::rotate(&state, &user.user.id, &id, overlap).await?;
     Ok(Json(Rotated {
         secret,
@@ -198,6 +216,39 @@ pub async fn set_allowed_ips(
     let list = hooks::parse_allow_list(&body(b)?.allowed_ips.join(","))?;
     Ok(Json(
         webhooks::set_allowed_ips(state.db(), &user.user.id, &id, &list)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second (1 up to the plan's ceiling); omit both
+    /// fields (`{}`) to go back to the default (10/s, burst 50).
+    pub per_second: Option<u32>,
+    /// Requests allowed at once on top of the rate (at least `per_second`).
+    pub burst: Option<u32>,
+}
+
+/// Set the webhook's rate limit, within the plan's ceiling.
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}/rate-limit", tag = "webhooks", request_body = RateLimit,
+    params(("id" = String, Path)), responses((status = 200, body = WebhookView), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_rate_limit(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+    b: Result<Json<RateLimit>, JsonRejection>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let b = body(b)?;
+    let ceiling = atomik_storage::plans::find(state.db(), &user.user.plan_id)
+        .await?
+        .map(|p| p.webhook_rate_ceiling)
+        .ok_or_else(|| ApiError::unprocessable("Your plan is unknown: ask the operator."))?;
+    let rate = hooks::check_rate(b.per_second, b.burst, ceiling)?;
+    Ok(Json(
+        webhooks::set_rate(state.db(), &user.user.id, &id, rate)
             .await?
             .into(),
     ))

@@ -103,6 +103,71 @@ pub async fn password_login(
     })
 }
 
+/// The result of a password or code check outside log-in.
+pub enum Check<T = ()> {
+    Passed(T),
+    Failed,
+    Throttled { retry_after_secs: u64 },
+}
+
+/// Re-check a signed-in user's password (e.g. before turning 2FA off),
+/// under the same throttle as log-in: the account's and the address's
+/// failures count together with failed log-ins.
+pub async fn check_password(
+    state: &AppState,
+    email: &str,
+    attempt: &str,
+    ip: Option<IpAddr>,
+) -> Result<Check, StorageError> {
+    let email = normalize_email(email);
+    let cfg = &state.config().throttle;
+    let keys = [
+        (account_key(&email), cfg.account_failures),
+        (ip_key(ip), cfg.ip_failures),
+    ];
+    if let Some(retry_after_secs) = throttled(state, &keys).await? {
+        return Ok(Check::Throttled { retry_after_secs });
+    }
+    let hash = users::credentials_by_email(state.db(), &email)
+        .await?
+        .map(|c| c.password_hash)
+        .unwrap_or_else(|| state.dummy_password_hash().to_string());
+    if password::verify_async(attempt.to_string(), hash).await {
+        throttle::clear(state.db(), &keys[0].0).await?;
+        Ok(Check::Passed(()))
+    } else {
+        record_failures(state, &keys).await?;
+        Ok(Check::Failed)
+    }
+}
+
+/// Check a TOTP code against `secret` (e.g. confirming 2FA setup) under the
+/// same throttle as the log-in's second factor. Passes with the code's step.
+pub async fn check_totp_code(
+    state: &AppState,
+    user_id: &str,
+    secret: &str,
+    code: &str,
+) -> Result<Check<i64>, StorageError> {
+    let keys = [(
+        second_factor_key(user_id),
+        state.config().throttle.account_failures,
+    )];
+    if let Some(retry_after_secs) = throttled(state, &keys).await? {
+        return Ok(Check::Throttled { retry_after_secs });
+    }
+    match totp::verify(secret, code, state.now_ms() / 1000) {
+        Some(step) => {
+            throttle::clear(state.db(), &keys[0].0).await?;
+            Ok(Check::Passed(step))
+        }
+        None => {
+            record_failures(state, &keys).await?;
+            Ok(Check::Failed)
+        }
+    }
+}
+
 pub enum SecondFactorOutcome {
     LoggedIn { session_cookie: String },
     Throttled { retry_after_secs: u64 },

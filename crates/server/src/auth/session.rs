@@ -30,10 +30,24 @@ pub struct SessionCtx {
 
 /// Webhook ingress (`POST /api/v1/webhooks/{token}`) is authenticated by the
 /// webhook's own secret, not by ambient cookies, so it needs no CSRF token.
-/// Only that exact shape is exempt: management paths below it are not.
-fn csrf_exempt(path: &str) -> bool {
-    path.strip_prefix("/api/v1/webhooks/")
-        .is_some_and(|token| !token.is_empty() && !token.contains('/'))
+/// Only that exact method and shape are exempt: `DELETE` on the same path
+/// (deleting a webhook) and the management paths below it are not.
+fn csrf_exempt(method: &Method, path: &str) -> bool {
+    crate::ingress::is_ingress(method, path)
+}
+
+/// How a request authenticates: exactly one mechanism. An API request that
+/// carries `Authorization: Bearer …` is judged by that token alone (its
+/// cookies are ignored, so it needs no CSRF token: a browser never attaches
+/// a bearer header on its own); every other request by its session cookie.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mechanism {
+    Bearer,
+    Cookie,
+}
+
+fn uses_bearer(path: &str, headers: &axum::http::HeaderMap) -> bool {
+    path.starts_with("/api/") && has_bearer(headers)
 }
 
 pub fn session_cookie_name(state: &AppState) -> &'static str {
@@ -97,8 +111,10 @@ pub fn refuse(path: &str, status: StatusCode, code: &'static str, message: &str)
 pub async fn session_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(req.headers());
     let now = state.now_ms();
+    let path = req.uri().path().to_string();
+    let bearer = uses_bearer(&path, req.headers());
     let mut session = None;
-    if let Some(cookie) = jar.get(session_cookie_name(&state)) {
+    if !bearer && let Some(cookie) = jar.get(session_cookie_name(&state)) {
         let id_hash = digest(cookie.value());
         match sessions::find(state.db(), &id_hash, now).await {
             Ok(Some(row)) => session = Some(SessionCtx { id_hash, row }),
@@ -109,9 +125,8 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
             }
         }
     }
-    let path = req.uri().path().to_string();
     let mut req = req;
-    if is_state_changing(req.method()) && !csrf_exempt(&path) && !has_bearer(req.headers()) {
+    if is_state_changing(req.method()) && !csrf_exempt(req.method(), &path) && !bearer {
         let expected = match &session {
             Some(s) => Some(s.row.csrf_token.clone()),
             None => jar
@@ -127,6 +142,11 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
         }
     }
     req.extensions_mut().insert(session);
+    req.extensions_mut().insert(if bearer {
+        Mechanism::Bearer
+    } else {
+        Mechanism::Cookie
+    });
     next.run(req).await
 }
 
@@ -245,7 +265,9 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if has_bearer(&parts.headers) {
+        // Decided once by `session_layer`, on the full path (nested routers
+        // see a shortened one).
+        if parts.extensions.get::<Mechanism>() == Some(&Mechanism::Bearer) {
             let value = parts.headers[header::AUTHORIZATION].to_str().unwrap_or("");
             let token = value[7..].trim();
             let user_id = atomik_storage::tokens::authenticate(state.db(), &digest(token), state.now_ms())
@@ -338,13 +360,17 @@ impl FromRequestParts<AppState> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::csrf_exempt;
+    use axum::http::Method;
 
     #[test]
     fn only_webhook_ingress_is_exempt_from_csrf() {
-        assert!(csrf_exempt("/api/v1/webhooks/abc123"));
-        assert!(!csrf_exempt("/api/v1/webhooks/abc123/rotate"));
-        assert!(!csrf_exempt("/api/v1/webhooks/"));
-        assert!(!csrf_exempt("/api/v1/webhooks"));
-        assert!(!csrf_exempt("/api/v1/tokens"));
+        let post = |p| csrf_exempt(&Method::POST, p);
+        assert!(post("/api/v1/webhooks/abc123"));
+        assert!(!csrf_exempt(&Method::DELETE, "/api/v1/webhooks/abc123"));
+        assert!(!csrf_exempt(&Method::PUT, "/api/v1/webhooks/abc123"));
+        assert!(!post("/api/v1/webhooks/abc123/rotate"));
+        assert!(!post("/api/v1/webhooks/"));
+        assert!(!post("/api/v1/webhooks"));
+        assert!(!post("/api/v1/tokens"));
     }
 }

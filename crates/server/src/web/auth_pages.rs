@@ -270,7 +270,7 @@ pub async fn login(
     }
 }
 
-fn throttled_message(retry_after_secs: u64) -> String {
+pub(crate) fn throttled_message(retry_after_secs: u64) -> String {
     format!(
         "Too many failed attempts. Try again in {} minute(s).",
         retry_after_secs.div_ceil(60).max(1)

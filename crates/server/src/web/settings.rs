@@ -10,10 +10,12 @@ use serde::Deserialize;
 use atomik_domain::Limit;
 use atomik_storage::{sessions, tokens as token_store, users};
 
+use super::auth_pages::throttled_message;
 use super::{Nav, render, status_class};
 use crate::AppState;
-use crate::auth::session::WebUser;
-use crate::auth::{AuthVia, Authed, password, tokens, totp, totp_store};
+use crate::auth::login::{self, Check};
+use crate::auth::session::{ClientIp, WebUser};
+use crate::auth::{AuthVia, Authed, tokens, totp, totp_store};
 use crate::error::ApiError;
 use crate::summary::{self, format_price, format_time};
 
@@ -184,14 +186,25 @@ pub async fn totp_confirm(
         Ok(_) => return Redirect::to("/settings").into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
-    let step = totp::verify(&secret, &form.code, state.now_ms() / 1000);
-    let Some(step) = step else {
-        let extra = Extra {
-            error: Some("That code does not match. Check the key in your app and the clock of your device, then try the current code.".into()),
-            totp_setup: Some(TotpSetup { uri: totp::provisioning_uri(&secret, &user.user.email), secret }),
-            ..Extra::default()
-        };
-        return render_settings(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
+    let refused = |error: String| Extra {
+        error: Some(error),
+        totp_setup: Some(TotpSetup {
+            uri: totp::provisioning_uri(&secret, &user.user.email),
+            secret: secret.clone(),
+        }),
+        ..Extra::default()
+    };
+    let step = match login::check_totp_code(&state, &user.user.id, &secret, &form.code).await {
+        Ok(Check::Passed(step)) => step,
+        Ok(Check::Failed) => {
+            let extra = refused("That code does not match. Check the key in your app and the clock of your device, then try the current code.".into());
+            return render_settings(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
+        }
+        Ok(Check::Throttled { retry_after_secs }) => {
+            let extra = refused(throttled_message(retry_after_secs));
+            return render_settings(&state, &user, StatusCode::TOO_MANY_REQUESTS, extra).await;
+        }
+        Err(err) => return ApiError::from(err).into_response(),
     };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes
@@ -253,19 +266,32 @@ pub struct PasswordForm {
 pub async fn totp_disable(
     State(state): State<AppState>,
     WebUser(mut user): WebUser,
+    ClientIp(ip): ClientIp,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let creds = match users::credentials_by_email(state.db(), &user.user.email).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Redirect::to("/login").into_response(),
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    if !password::verify_async(form.password, creds.password_hash).await {
+    if !user.user.totp_enabled {
         let extra = Extra {
-            error: Some("Password is incorrect; two-factor authentication stays on.".into()),
+            notice: Some("Two-factor authentication is already off.".into()),
             ..Extra::default()
         };
-        return render_settings(&state, &user, StatusCode::UNAUTHORIZED, extra).await;
+        return render_settings(&state, &user, StatusCode::OK, extra).await;
+    }
+    let refused = |error: String| Extra {
+        error: Some(error),
+        ..Extra::default()
+    };
+    match login::check_password(&state, &user.user.email, &form.password, ip).await {
+        Ok(Check::Passed(())) => {}
+        Ok(Check::Failed) => {
+            let extra =
+                refused("Password is incorrect; two-factor authentication stays on.".into());
+            return render_settings(&state, &user, StatusCode::UNAUTHORIZED, extra).await;
+        }
+        Ok(Check::Throttled { retry_after_secs }) => {
+            let extra = refused(throttled_message(retry_after_secs));
+            return render_settings(&state, &user, StatusCode::TOO_MANY_REQUESTS, extra).await;
+        }
+        Err(err) => return ApiError::from(err).into_response(),
     }
     if let Err(err) = users::disable_totp(state.db(), &user.user.id).await {
         return ApiError::from(err).into_response();
