@@ -27,6 +27,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once at start: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default when no command is given)
