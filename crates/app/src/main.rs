@@ -93,6 +93,11 @@ async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Test crash points (ATOMIK_FAILPOINTS): refuse a bad spec before anything runs.
+    if let Err(why) = atomik_failpoint::init() {
+        eprintln!("error: {why}");
+        std::process::exit(2);
+    }
     let serve_args = match &cli.command {
         Some(Command::Serve(args)) => args.clone(),
         _ => cli.serve.clone(),

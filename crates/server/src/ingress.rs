@@ -233,6 +233,7 @@ pub async fn receive(
             intents,
             ready_accounts,
         }) => {
+            atomik_failpoint::hit("after_signal_commit");
             state.dispatch(ready_accounts);
             let message = match intents {
                 0 => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),
