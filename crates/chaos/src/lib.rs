@@ -57,7 +57,7 @@ impl Config {
             fault_rate: 0.2,
             database_url: None,
             atomik_bin: None,
-            per_second: 8.0,
+            per_second: 3.0,
             settle: Duration::from_secs(90),
         }
     }
