@@ -62,6 +62,10 @@ struct SimArgs {
     /// Extra OAuth redirect URI to register for the demo client
     #[arg(long)]
     redirect_uri: Vec<String>,
+    /// Tradovate access-token lifetime in seconds (Tradovate: 5400); short
+    /// lifetimes make a server renew tokens within a test
+    #[arg(long, default_value_t = 5400)]
+    tradovate_token_lifetime_secs: u64,
 }
 
 fn init_logging(settings: &Settings) {
@@ -95,6 +99,11 @@ async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Test crash points (ATOMIK_FAILPOINTS): refuse a bad spec before anything runs.
+    if let Err(why) = atomik_failpoint::init() {
+        eprintln!("error: {why}");
+        std::process::exit(2);
+    }
     let serve_args = match &cli.command {
         Some(Command::Serve(args)) => args.clone(),
         _ => cli.serve.clone(),
@@ -121,6 +130,7 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
     let clock: std::sync::Arc<dyn atomik_broker::Clock> =
         std::sync::Arc::new(atomik_broker::SystemClock);
     let mut config = sim::SimConfig::demo(clock.clone());
+    config.token_lifetime = std::time::Duration::from_secs(args.tradovate_token_lifetime_secs);
     for client in &mut config.clients {
         client
             .redirect_uris

@@ -95,6 +95,7 @@ async fn rewrap_all(vault: &Vault, db: &Db) -> anyhow::Result<()> {
                 .await?
             {
                 done += 1;
+                atomik_failpoint::hit("key_rotation_mid_batch");
             }
         }
     }

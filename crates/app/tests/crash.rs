@@ -1,29 +1,19 @@
 //! Crash soak: while signals flow, the server is killed with SIGKILL at
-//! random moments and restarted, five times. The Tradovate simulator runs in
-//! its own process (`atomik sim`), so its ledger outlives every crash.
+//! random moments and restarted, five times. The simulators run in their
+//! own process (`atomik sim`), so their ledgers outlive every crash.
 //! Afterwards every acknowledged signal has exactly one order at the broker
 //! and nothing is stuck.
 
 mod common;
 
 use atomik_domain::lifecycle::IntentStatus;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atomik_testkit::Fixture;
 use atomik_testkit::fixture::PASSWORD;
-use common::{BIN, Server, free_port};
+use common::{Server, Sims, free_port, until_settled};
 use serde_json::{Value, json};
-
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_while_signals_flow_on_sqlite() {
@@ -69,30 +59,9 @@ async fn until_acked(acked: &Mutex<Vec<String>>, n: usize) {
 }
 
 async fn soak(dir: tempfile::TempDir, database_url: String) {
-    let (sim_port, port) = (free_port(), free_port());
-    let callback = format!("http://127.0.0.1:{port}/broker-accounts/oauth/tradovate/callback");
-    let sim = Sim(Command::new(BIN)
-        .args([
-            "sim",
-            "--tradovate",
-            &format!("127.0.0.1:{sim_port}"),
-            "--binance",
-            "127.0.0.1:0",
-            "--redirect-uri",
-            &callback,
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let sim_url = format!("http://127.0.0.1:{sim_port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", sim_port)).is_err() {
-        assert!(Instant::now() < deadline, "simulator did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let sims = Sims::start(port, &[]);
+    let sim_url = sims.tradovate.clone();
     let args = [
         "--tradovate-sim-url",
         sim_url.as_str(),
@@ -165,22 +134,7 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
     let db = atomik_storage::Db::connect(&atomik_storage::DbConfig::new(database_url.clone()))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let sql = format!(
-            "SELECT COUNT(*) FROM order_intents WHERE status IN ({})",
-            IntentStatus::OPEN_SQL
-        );
-        let open: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-        if open == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{open} intents stuck");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_settled(&db, Duration::from_secs(60)).await;
     let ledger: Vec<Value> = reqwest::get(format!("{sim_url}/_sim/orders"))
         .await
         .unwrap()
@@ -232,5 +186,5 @@ async fn soak(dir: tempfile::TempDir, database_url: String) {
     );
     server.kill9();
     db.close().await;
-    drop(sim);
+    drop(sims);
 }

@@ -170,6 +170,7 @@ impl Executor {
             quantity: order.quantity,
         };
         store::start_sending(&self.db, &i.id, &sent, self.now()).await?;
+        atomik_failpoint::hit("after_sending");
         let _permit = gate.acquire_owned().await.expect("never closed");
         let started = Instant::now();
         let request = OrderRequest {
@@ -182,6 +183,7 @@ impl Executor {
         };
         let answer = broker.place_order(&session, &aref, &request).await;
         let latency_us = started.elapsed().as_micros() as i64;
+        atomik_failpoint::hit("after_broker_answer");
         let failure = answer.as_ref().err().map(|e| e.to_failure());
         let outcome = decide::after_send(
             &policy,

@@ -299,6 +299,7 @@ impl TokenService {
         }
         match broker.refresh_credentials(&session).await {
             Ok(renewed) => {
+                atomik_failpoint::hit("token_renewal");
                 let now = self.now();
                 let expires_at = renewed
                     .expires_at_ms()

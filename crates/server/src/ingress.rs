@@ -349,6 +349,7 @@ async fn record(
             intents,
             ready_accounts,
         }) => {
+            atomik_failpoint::hit("after_signal_commit");
             state.dispatch(ready_accounts);
             let message = match intents {
                 0 => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),

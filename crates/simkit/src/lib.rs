@@ -12,6 +12,10 @@
 //! Faults apply to the calls that change something or authenticate; reads
 //! are never disturbed, so a test can always look the truth up.
 
+mod http;
+
+pub use http::{HasFaults, faults_router, parse_fault};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -74,8 +78,8 @@ impl<V: VenueFault> Fault<V> {
 
 pub struct Faults<V = NoVenueFault> {
     queue: Mutex<VecDeque<Fault<V>>>,
-    /// Fraction (0..1) of write calls that get a fault.
-    random: Mutex<Option<(f64, Fault<V>)>>,
+    /// Fraction (0..1) of write calls that get a fault, one of these.
+    random: Mutex<Option<(f64, Vec<Fault<V>>)>>,
     /// Faults that fired, per kind.
     fired: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -101,7 +105,24 @@ impl<V: VenueFault> Faults<V> {
 
     /// A fraction of every later write/auth call gets `fault`.
     pub fn fail_randomly(&self, fraction: f64, fault: Fault<V>) {
-        *self.random.lock().expect("faults") = Some((fraction, fault));
+        self.fail_randomly_among(fraction, vec![fault]);
+    }
+
+    /// A fraction of every later write/auth call gets one of `faults`
+    /// (picked at random); a fraction of 0 or no faults turns it off.
+    pub fn fail_randomly_among(&self, fraction: f64, faults: Vec<Fault<V>>) {
+        *self.random.lock().expect("faults") =
+            (fraction > 0.0 && !faults.is_empty()).then_some((fraction, faults));
+    }
+
+    /// The queued faults, in the order they will fire.
+    pub fn queued(&self) -> Vec<Fault<V>> {
+        self.queue.lock().expect("faults").iter().cloned().collect()
+    }
+
+    /// The random rate and the faults it picks from, if set.
+    pub fn random(&self) -> Option<(f64, Vec<Fault<V>>)> {
+        self.random.lock().expect("faults").clone()
     }
 
     /// Drop the queued faults and the random rate (the counts stay).
@@ -146,7 +167,9 @@ impl<V: VenueFault> Faults<V> {
         let fault = queued.or_else(|| {
             let random = self.random.lock().expect("faults").clone();
             match random {
-                Some((p, f)) if rand::random::<f64>() < p => Some(f),
+                Some((p, fs)) if rand::random::<f64>() < p => {
+                    Some(fs[rand::random_range(0..fs.len())].clone())
+                }
                 _ => None,
             }
         })?;

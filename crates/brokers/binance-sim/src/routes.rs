@@ -118,6 +118,7 @@ pub fn service(shared: Arc<Shared>) -> Router {
         .route("/fapi/v1/positionSide/dual", get(futures::position_mode))
         .route("/dapi/v1/exchangeInfo", get(coin_margined_exchange_info))
         .route("/_sim/orders", get(sim_ledger))
+        .merge(atomik_simkit::faults_router())
         .fallback(unsupported)
         .method_not_allowed_fallback(unsupported)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), meter))
@@ -322,6 +323,12 @@ pub async fn faulted(shared: &Shared, exec: impl FnOnce() -> Response + Send) ->
 
 /// Binance's own answers under a fault: 429/418 with `-1003`; a 5xx after
 /// executing is Binance's unknown outcome, 503 `-1007`; before, 500 `-1001`.
+impl atomik_simkit::HasFaults<BinanceFault> for Shared {
+    fn faults(&self) -> &crate::Faults {
+        &self.faults
+    }
+}
+
 impl atomik_simkit::Venue<BinanceFault> for Shared {
     fn venue_fault(&self, fault: &BinanceFault) -> Response {
         match *fault {

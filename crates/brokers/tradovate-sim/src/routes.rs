@@ -44,6 +44,7 @@ pub fn service(shared: Arc<Shared>) -> Router {
         .route("/v1/contract/item", get(contract_item))
         .route("/v1/contract/rollcontract", post(roll_contract))
         .route("/_sim/orders", get(sim_ledger))
+        .merge(atomik_simkit::faults_router())
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(unknown_endpoint)
         .with_state(shared);
@@ -100,6 +101,12 @@ fn authed(shared: &Shared, headers: &HeaderMap) -> Option<i64> {
 
 /// Tradovate's answers under a fault: the penalty ticket; 429 with an empty
 /// body (as Tradovate sends it); a plain 500.
+impl atomik_simkit::HasFaults<TradovateFault> for Shared {
+    fn faults(&self) -> &crate::Faults {
+        &self.faults
+    }
+}
+
 impl atomik_simkit::Venue<TradovateFault> for Shared {
     fn venue_fault(&self, fault: &TradovateFault) -> Response {
         match *fault {
