@@ -393,12 +393,12 @@ pub fn unsent_failure(
         Failure::AuthExpired(_) => counted_retry(
             policy,
             attempts,
-            now + 500,
+            now.saturating_add(500),
             reason.clone(),
             Some(AccountNote::Error(reason)),
         ),
         Failure::NotSent(_) | Failure::Ambiguous(_) => {
-            counted_retry(policy, attempts, now + 1_000, reason, None)
+            counted_retry(policy, attempts, now.saturating_add(1_000), reason, None)
         }
     }
 }
@@ -408,7 +408,7 @@ pub fn no_session(policy: &Policy, attempts: i64, now: i64, why: &str) -> Outcom
     counted_retry(
         policy,
         attempts,
-        now + 2_000,
+        now.saturating_add(2_000),
         format!("no usable session: {why}"),
         None,
     )
@@ -451,11 +451,13 @@ pub fn after_send(
             counted: false,
             note: None,
         },
-        Failure::NotSent(_) => counted_retry(policy, attempts, now + 500, words(), None),
+        Failure::NotSent(_) => {
+            counted_retry(policy, attempts, now.saturating_add(500), words(), None)
+        }
         Failure::AuthExpired(_) => counted_retry(
             policy,
             attempts,
-            now + 500,
+            now.saturating_add(500),
             words(),
             Some(AccountNote::Error(words())),
         ),
@@ -519,7 +521,7 @@ pub fn after_lookup(
             }),
         },
         Lookup::NotFound if since_ms < policy.resolve_grace_ms => Outcome::LookUpAt {
-            at: now + policy.resolve_grace_ms,
+            at: now.saturating_add(policy.resolve_grace_ms),
             reason: None,
         },
         // Never placed: safe to send again with the same client order id.
@@ -530,7 +532,7 @@ pub fn after_lookup(
             note: None,
         },
         Lookup::Failed => Outcome::LookUpAt {
-            at: now + 1_000,
+            at: now.saturating_add(1_000),
             reason: None,
         },
     }

@@ -11,7 +11,9 @@ pub struct TradingHours {
 fn minutes(hhmm: &str) -> Option<u16> {
     let (h, m) = hhmm.trim().split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60 && m.to_string().len() <= 2).then_some(h * 60 + m)
+    // Lazily: `then_some` would compute `h * 60` for any hour and overflow
+    // (fuzz/regressions/strategy_rules).
+    (h < 24 && m < 60 && m.to_string().len() <= 2).then(|| h * 60 + m)
 }
 
 impl TradingHours {
@@ -70,7 +72,15 @@ mod tests {
         let night = TradingHours::parse("22:00-06:00").unwrap();
         assert!(night.contains(23 * H) && night.contains(2 * H) && !night.contains(12 * H));
         assert_eq!(night.to_string(), "22:00-06:00 UTC");
-        for bad in ["", "9-17", "25:00-26:00", "10:00-10:00", "10:60-11:00"] {
+        for bad in [
+            "",
+            "9-17",
+            "25:00-26:00",
+            "10:00-10:00",
+            "10:60-11:00",
+            "2626:30-10:00",
+            "10:00-65535:00",
+        ] {
             assert!(TradingHours::parse(bad).is_err(), "{bad}");
         }
     }

@@ -233,10 +233,15 @@ fn try_decide(s: &Sizing) -> Option<Decision> {
             }
             let qty = open_qty(Decimal::ZERO)?;
             if qty.is_zero() {
-                order(side, held, OrderKind::Close)
-            } else {
-                order(side, held.checked_add(qty)?, OrderKind::Reverse)
+                return Some(order(side, held, OrderKind::Close));
             }
+            // Beyond 28 significant digits the sum rounds: the order would
+            // not open what it says (out of range, not a silent close).
+            let total = held.checked_add(qty)?;
+            if total - held != qty {
+                return None;
+            }
+            order(side, total, OrderKind::Reverse)
         }
     })
 }

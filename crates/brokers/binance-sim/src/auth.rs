@@ -132,7 +132,7 @@ fn well_formed(key: &str) -> bool {
 }
 
 /// `timestamp` in microseconds (Binance takes milliseconds or microseconds).
-fn timestamp_us(params: &Params) -> Result<i64> {
+pub fn timestamp_us(params: &Params) -> Result<i64> {
     let raw = params.required("timestamp")?;
     let ts: i64 = raw.parse().map_err(|_| mandatory("timestamp"))?;
     Ok(if ts < 100_000_000_000_000 {
@@ -143,7 +143,7 @@ fn timestamp_us(params: &Params) -> Result<i64> {
 }
 
 /// `recvWindow` in microseconds (milliseconds with up to 3 decimals).
-fn recv_window_us(params: &Params) -> Result<i64> {
+pub fn recv_window_us(params: &Params) -> Result<i64> {
     let Some(raw) = params.get("recvWindow") else {
         return Ok(DEFAULT_RECV_WINDOW_MS * 1000);
     };
@@ -159,7 +159,7 @@ fn recv_window_us(params: &Params) -> Result<i64> {
 }
 
 /// Accept iff `timestamp < serverTime + 1000` and `serverTime − timestamp ≤ recvWindow`.
-fn check_timing(server_ms: i64, timestamp_us: i64, recv_window_us: i64) -> Result<()> {
+pub fn check_timing(server_ms: i64, timestamp_us: i64, recv_window_us: i64) -> Result<()> {
     let server_us = server_ms * 1000;
     if timestamp_us >= server_us + 1_000_000 {
         return Err(bad(

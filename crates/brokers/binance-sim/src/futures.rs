@@ -107,7 +107,7 @@ pub async fn ticker_price(State(shared): S, uri: Uri) -> Result<Response> {
 }
 
 /// Futures client order ids: `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
-fn client_id(p: &Params) -> Result<String> {
+pub fn client_id(p: &Params) -> Result<String> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b".:/_-".contains(&b);
     match p.get("newClientOrderId") {
         None => Ok(generated_id()),
@@ -116,7 +116,7 @@ fn client_id(p: &Params) -> Result<String> {
     }
 }
 
-fn flag(p: &Params, name: &str) -> Result<bool> {
+pub fn flag(p: &Params, name: &str) -> Result<bool> {
     match p.get(name) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
@@ -125,7 +125,7 @@ fn flag(p: &Params, name: &str) -> Result<bool> {
 }
 
 /// `newOrderRespType`: ACK (the default) shows the order as accepted.
-fn ack(p: &Params) -> Result<bool> {
+pub fn ack(p: &Params) -> Result<bool> {
     match p.get("newOrderRespType") {
         None | Some("ACK") => Ok(true),
         Some("RESULT") => Ok(false),
@@ -133,7 +133,7 @@ fn ack(p: &Params) -> Result<bool> {
     }
 }
 
-fn position_side(p: &Params) -> Result<()> {
+pub fn position_side(p: &Params) -> Result<()> {
     match p.get("positionSide") {
         None | Some("BOTH") => Ok(()),
         Some("LONG" | "SHORT") => Err(bad(
@@ -145,7 +145,7 @@ fn position_side(p: &Params) -> Result<()> {
 }
 
 /// Limit price and time in force of a LIMIT or MARKET order.
-fn order_terms(p: &Params) -> Result<(Option<Decimal>, String)> {
+pub fn order_terms(p: &Params) -> Result<(Option<Decimal>, String)> {
     match p.required("type")? {
         "LIMIT" => {
             let tif = p.required("timeInForce")?;

@@ -48,6 +48,26 @@ mod sign;
 mod spot;
 mod state;
 
+/// The request parsing (parameters, signatures, timing, order terms),
+/// public for the fuzz targets (`atomik-fuzzing`); not an API.
+#[doc(hidden)]
+pub mod parsing {
+    pub use crate::auth::{Params, check_timing, payload, recv_window_us, timestamp_us};
+    pub use crate::filters::{
+        decimal, futures as futures_filters, spot as spot_filters, spot_precision,
+    };
+    pub use crate::reply::ApiError;
+    pub use crate::routes::{market_of, weight};
+    pub use crate::sign::{ed25519_public_key, verify_ed25519, verify_hmac};
+    pub use axum::http::Method;
+    pub mod spot {
+        pub use crate::spot::{RespType, client_id, order_terms, resp_type, side};
+    }
+    pub mod futures {
+        pub use crate::futures::{ack, client_id, flag, order_terms, position_side};
+    }
+}
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};

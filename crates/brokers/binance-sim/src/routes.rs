@@ -147,7 +147,7 @@ async fn coin_margined_exchange_info(State(shared): S) -> Json<Value> {
     }))
 }
 
-fn market_of(path: &str) -> Option<Market> {
+pub fn market_of(path: &str) -> Option<Market> {
     if path.starts_with("/api/") || path.starts_with("/sapi/") {
         Some(Market::Spot)
     } else if path.starts_with("/fapi/") {
@@ -159,7 +159,7 @@ fn market_of(path: &str) -> Option<Market> {
 
 /// Binance's documented request weights (approximated where they vary; a
 /// futures order costs 1 here, where Binance documents 0 IP weight).
-fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
+pub fn weight(market: Market, method: &Method, path: &str, params: &Params) -> u32 {
     let one_symbol = params.get("symbol").is_some();
     let pick = |with, without| if one_symbol { with } else { without };
     match (market, path.rsplit_once('/').map_or(path, |(_, last)| last)) {

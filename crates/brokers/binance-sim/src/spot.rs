@@ -25,7 +25,7 @@ const CLIENT_ID_RANGE: &str = "^[a-zA-Z0-9-_]{1,36}$";
 
 /// How much of the order the answer shows (`newOrderRespType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RespType {
+pub enum RespType {
     Ack,
     Result,
     Full,
@@ -135,7 +135,7 @@ pub fn generated_id() -> String {
         .collect()
 }
 
-fn client_id(p: &Params) -> Result<String> {
+pub fn client_id(p: &Params) -> Result<String> {
     match p.get("newClientOrderId") {
         None => Ok(generated_id()),
         Some(id)
@@ -150,7 +150,7 @@ fn client_id(p: &Params) -> Result<String> {
     }
 }
 
-fn resp_type(p: &Params) -> Result<RespType> {
+pub fn resp_type(p: &Params) -> Result<RespType> {
     match p.get("newOrderRespType") {
         None | Some("FULL") => Ok(RespType::Full),
         Some("RESULT") => Ok(RespType::Result),
@@ -160,7 +160,10 @@ fn resp_type(p: &Params) -> Result<RespType> {
 }
 
 /// Price, time in force, quantity and quote quantity of a LIMIT or MARKET order.
-fn order_terms(p: &Params, sym: &SimSymbol) -> Result<(Option<Decimal>, String, Decimal, Decimal)> {
+pub fn order_terms(
+    p: &Params,
+    sym: &SimSymbol,
+) -> Result<(Option<Decimal>, String, Decimal, Decimal)> {
     match p.required("type")? {
         "LIMIT" => {
             let tif = p.required("timeInForce")?;

@@ -85,7 +85,7 @@ fn side_param(side: Side) -> &'static str {
     }
 }
 
-fn order_state(status: &str) -> OrderState {
+pub fn order_state(status: &str) -> OrderState {
     match status {
         "FILLED" => OrderState::Filled,
         "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW" | "PENDING_CANCEL" => OrderState::Working,
@@ -93,6 +93,43 @@ fn order_state(status: &str) -> OrderState {
         "REJECTED" => OrderState::Rejected,
         _ => OrderState::Pending,
     }
+}
+
+/// An order as `GET …/order` reports it, in the trait's terms.
+pub fn order_report(order: wire::Order) -> OrderReport {
+    let filled = order.executed_qty.unwrap_or_default();
+    let average_price = order.avg_price.filter(|p| !p.is_zero()).or_else(|| {
+        let quote = order.cummulative_quote_qty?;
+        (!filled.is_zero())
+            .then(|| quote.checked_div(filled))
+            .flatten()
+    });
+    let status = order.status.clone().unwrap_or_default();
+    OrderReport {
+        broker_order_id: order.order_id.to_string(),
+        client_order_id: order.client_order_id,
+        state: order_state(&status),
+        filled_quantity: filled,
+        average_price,
+        reason: (status == "REJECTED").then_some(status),
+    }
+}
+
+/// The futures position in `symbol` (one-way mode) from `positionRisk`; a
+/// sum beyond decimal range is an unreadable answer, never a panic.
+pub fn futures_position(
+    risks: &[wire::PositionRisk],
+    symbol: &str,
+) -> Result<Decimal, BrokerError> {
+    risks
+        .iter()
+        .filter(|p| p.symbol == symbol)
+        .try_fold(Decimal::ZERO, |sum, p| sum.checked_add(p.position_amt))
+        .ok_or_else(|| {
+            BrokerError::NotSent(format!(
+                "Binance's positionRisk for {symbol} adds up beyond any real position"
+            ))
+        })
 }
 
 impl Binance {
@@ -402,13 +439,9 @@ impl Broker for Binance {
                     .map(|b| b.free)
                     .unwrap_or_default())
             }
-            Market::Futures => Ok(self
-                .position_risk(&creds, Some(&symbol))
-                .await?
-                .iter()
-                .filter(|p| p.symbol == symbol)
-                .map(|p| p.position_amt)
-                .sum()),
+            Market::Futures => {
+                futures_position(&self.position_risk(&creds, Some(&symbol)).await?, &symbol)
+            }
         }
     }
 
@@ -530,20 +563,7 @@ impl Broker for Binance {
             }
             other => other?,
         };
-        let filled = order.executed_qty.unwrap_or_default();
-        let average_price = order.avg_price.filter(|p| !p.is_zero()).or_else(|| {
-            let quote = order.cummulative_quote_qty?;
-            (!filled.is_zero()).then(|| quote / filled)
-        });
-        let status = order.status.clone().unwrap_or_default();
-        Ok(Some(OrderReport {
-            broker_order_id: order.order_id.to_string(),
-            client_order_id: order.client_order_id,
-            state: order_state(&status),
-            filled_quantity: filled,
-            average_price,
-            reason: (status == "REJECTED").then_some(status),
-        }))
+        Ok(Some(order_report(order)))
     }
 
     async fn resolve_instrument(

@@ -104,7 +104,8 @@ pub struct Client {
 }
 
 /// How a single attempt failed, before mapping to [`BrokerError`].
-enum Failure {
+#[derive(Debug)]
+pub enum Failure {
     Broker(BrokerError),
     /// `-1021`: the clock is off; re-measure and send again.
     Timestamp(String),
@@ -173,13 +174,7 @@ impl Client {
         let effect = call.effect;
         let path = call.path;
         let value = self.send(call).await?;
-        serde_json::from_value(value).map_err(|e| {
-            let msg = format!("unexpected answer from Binance for {path}: {e}");
-            match effect {
-                Effect::Order => BrokerError::Ambiguous(msg),
-                Effect::Read => BrokerError::NotSent(msg),
-            }
-        })
+        typed(value, path, effect)
     }
 
     pub async fn send(&self, call: Call<'_>) -> Result<Value, BrokerError> {
@@ -366,12 +361,12 @@ impl Client {
         };
         let status = response.status();
         let now = self.server_now(call.market);
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after_header(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+        );
         self.observe_limits(call, response.headers(), now);
         let text = match response.text().await {
             Ok(t) => t,
@@ -379,27 +374,121 @@ impl Client {
                 return Err(unknown(format!("Binance's answer was cut off: {}", short(&e))).into());
             }
         };
-        let api_error = serde_json::from_str::<wire::ApiError>(&text).ok();
-        match status {
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::IM_A_TEAPOT => {
-                let banned = status == StatusCode::IM_A_TEAPOT;
-                let wait =
-                    retry_after.unwrap_or(Duration::from_secs(if banned { 120 } else { 60 }));
-                let until = now + wait.as_millis() as i64;
-                {
-                    let mut limits = venue.limits.lock().expect("limits");
-                    if banned {
-                        limits.ban(until);
-                    } else {
-                        limits.back_off(until);
-                    }
+        let answer = read_answer(status.as_u16(), retry_after, &text, call.effect, now);
+        if let Some(stop) = answer.stop {
+            {
+                let mut limits = venue.limits.lock().expect("limits");
+                if stop.banned {
+                    limits.ban(stop.until);
+                } else {
+                    limits.back_off(stop.until);
                 }
-                tracing::warn!(
-                    status = status.as_u16(),
-                    retry_after_secs = wait.as_secs(),
-                    "Binance rate limit answer; holding back"
-                );
-                Err(BrokerError::RateLimited {
+            }
+            tracing::warn!(
+                status = status.as_u16(),
+                retry_after_secs = stop.wait.as_secs(),
+                "Binance rate limit answer; holding back"
+            );
+        }
+        answer.result
+    }
+
+    fn observe_limits(&self, call: &Call<'_>, headers: &reqwest::header::HeaderMap, now: i64) {
+        let order_key = call.credentials.map(|c| c.api_key.as_str());
+        let mut limits = self.venue(call.market).limits.lock().expect("limits");
+        let headers = headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+        observe_headers(&mut limits, headers, order_key, now);
+    }
+}
+
+/// `Retry-After` in seconds.
+pub fn retry_after_header(value: Option<&str>) -> Option<Duration> {
+    value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Feed an answer's `X-MBX-USED-WEIGHT-*` / `X-MBX-ORDER-COUNT-*` headers
+/// (lower-case names) to the limits.
+pub fn observe_headers<'a>(
+    limits: &mut Limits,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    order_key: Option<&str>,
+    now: i64,
+) {
+    for (name, value) in headers {
+        if (name.starts_with("x-mbx-used-weight-") || name.starts_with("x-mbx-order-count-"))
+            && let Ok(v) = value.parse::<u32>()
+        {
+            limits.observe_header(name, v, order_key, now);
+        }
+    }
+}
+
+/// A call's JSON as the type the caller expects; a shape that does not fit
+/// is an unknown outcome on an order.
+pub fn typed<T: DeserializeOwned>(
+    value: Value,
+    path: &str,
+    effect: Effect,
+) -> Result<T, BrokerError> {
+    serde_json::from_value(value).map_err(|e| {
+        let msg = format!("unexpected answer from Binance for {path}: {e}");
+        match effect {
+            Effect::Order => BrokerError::Ambiguous(msg),
+            Effect::Read => BrokerError::NotSent(msg),
+        }
+    })
+}
+
+/// A 429/418's hold on every call to the market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    /// Server ms.
+    pub until: i64,
+    pub wait: Duration,
+    /// 418: banned, not merely backing off.
+    pub banned: bool,
+}
+
+/// What one answer means, and the hold it puts on the market.
+#[derive(Debug)]
+pub struct Answer {
+    pub result: Result<Value, Failure>,
+    pub stop: Option<Stop>,
+}
+
+/// What one HTTP answer (status, `Retry-After`, body) means at server time
+/// `now`; the pure part of a call.
+pub fn read_answer(
+    status: u16,
+    retry_after: Option<Duration>,
+    text: &str,
+    effect: Effect,
+    now: i64,
+) -> Answer {
+    let unknown = |what: String| match effect {
+        Effect::Order => BrokerError::Ambiguous(what),
+        Effect::Read => BrokerError::NotSent(what),
+    };
+    let done = |result| Answer { result, stop: None };
+    let Ok(status) = StatusCode::from_u16(status) else {
+        return done(Err(
+            unknown(format!("Binance answered HTTP {status}")).into()
+        ));
+    };
+    let api_error = serde_json::from_str::<wire::ApiError>(text).ok();
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::IM_A_TEAPOT => {
+            let banned = status == StatusCode::IM_A_TEAPOT;
+            let wait = retry_after.unwrap_or(Duration::from_secs(if banned { 120 } else { 60 }));
+            // Any `Retry-After`: a wait too long for the clock holds for
+            // good rather than wrapping into the past.
+            let until = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+            Answer {
+                result: Err(BrokerError::RateLimited {
                     retry_after: wait,
                     reason: format!(
                         "Binance answered {} ({}); no calls for {}s",
@@ -410,51 +499,43 @@ impl Client {
                         wait.as_secs()
                     ),
                 }
-                .into())
-            }
-            s if s.is_server_error() => Err(unknown(match api_error {
-                Some(e) => format!(
-                    "Binance answered HTTP {} ({}: {})",
-                    s.as_u16(),
-                    e.code,
-                    e.msg
-                ),
-                None => format!(
-                    "Binance answered HTTP {}: execution status unknown",
-                    s.as_u16()
-                ),
-            })
-            .into()),
-            s if !s.is_success() => match api_error {
-                Some(e) => Err(classify(e, call.effect)),
-                None => Err(BrokerError::Rejected {
-                    code: Some(s.as_u16().to_string()),
-                    reason: format!("Binance answered HTTP {}", s.as_u16()),
-                }
                 .into()),
-            },
-            _ => serde_json::from_str(&text).map_err(|_| {
-                unknown("Binance answered with something that is not JSON".into()).into()
-            }),
-        }
-    }
-
-    fn observe_limits(&self, call: &Call<'_>, headers: &reqwest::header::HeaderMap, now: i64) {
-        let order_key = call.credentials.map(|c| c.api_key.as_str());
-        let mut limits = self.venue(call.market).limits.lock().expect("limits");
-        for (name, value) in headers {
-            let name = name.as_str();
-            if (name.starts_with("x-mbx-used-weight-") || name.starts_with("x-mbx-order-count-"))
-                && let Some(v) = value.to_str().ok().and_then(|v| v.parse::<u32>().ok())
-            {
-                limits.observe_header(name, v, order_key, now);
+                stop: Some(Stop {
+                    until,
+                    wait,
+                    banned,
+                }),
             }
         }
+        s if s.is_server_error() => done(Err(unknown(match api_error {
+            Some(e) => format!(
+                "Binance answered HTTP {} ({}: {})",
+                s.as_u16(),
+                e.code,
+                e.msg
+            ),
+            None => format!(
+                "Binance answered HTTP {}: execution status unknown",
+                s.as_u16()
+            ),
+        })
+        .into())),
+        s if !s.is_success() => done(match api_error {
+            Some(e) => Err(classify(e, effect)),
+            None => Err(BrokerError::Rejected {
+                code: Some(s.as_u16().to_string()),
+                reason: format!("Binance answered HTTP {}", s.as_u16()),
+            }
+            .into()),
+        }),
+        _ => done(serde_json::from_str(text).map_err(|_| {
+            unknown("Binance answered with something that is not JSON".into()).into()
+        })),
     }
 }
 
 /// A Binance `{"code","msg"}` refusal in the engine's terms.
-fn classify(e: wire::ApiError, effect: Effect) -> Failure {
+pub fn classify(e: wire::ApiError, effect: Effect) -> Failure {
     let msg = format!("{} ({})", e.msg, e.code);
     match e.code {
         -1021 => Failure::Timestamp(msg),

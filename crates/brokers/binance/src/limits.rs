@@ -41,8 +41,9 @@ impl Window {
     fn reserve(&mut self, cost: u32, headroom: f64, now: i64) -> Result<(), i64> {
         self.roll(now);
         let budget = ((self.limit as f64) * headroom).floor().max(1.0) as u32;
-        if self.used + cost <= budget || self.used == 0 {
-            self.used += cost;
+        // Saturating: the server's count (a header) may say anything.
+        if self.used.saturating_add(cost) <= budget || self.used == 0 {
+            self.used = self.used.saturating_add(cost);
             Ok(())
         } else {
             Err(self.start_ms + self.len_ms - now)
@@ -62,18 +63,19 @@ impl Window {
 }
 
 /// `1M` → 60 000 ms, `10S` → 10 000 ms.
+/// `None` for anything else, a count that is not positive, or one beyond `i64` ms.
 pub fn interval_ms(spec: &str) -> Option<i64> {
     let spec = spec.trim();
-    let (num, unit) = spec.split_at(spec.len().checked_sub(1)?);
-    let n: i64 = num.parse().ok()?;
-    let unit_ms = match unit.to_ascii_uppercase().as_str() {
-        "S" => 1_000,
-        "M" => 60_000,
-        "H" => 3_600_000,
-        "D" => 86_400_000,
+    let unit = spec.chars().last()?;
+    let n: i64 = spec[..spec.len() - unit.len_utf8()].parse().ok()?;
+    let unit_ms = match unit.to_ascii_uppercase() {
+        'S' => 1_000,
+        'M' => 60_000,
+        'H' => 3_600_000,
+        'D' => 86_400_000,
         _ => return None,
     };
-    Some(n * unit_ms)
+    n.checked_mul(unit_ms).filter(|ms| *ms > 0)
 }
 
 fn rate_limit_ms(r: &RateLimit) -> Option<i64> {
@@ -207,6 +209,11 @@ mod tests {
         assert_eq!(interval_ms("10s"), Some(10_000));
         assert_eq!(interval_ms("1d"), Some(86_400_000));
         assert_eq!(interval_ms("x"), None);
+        // Header names and exchangeInfo say anything: never a panic, never a
+        // window that is not positive (fuzz/regressions/binance_responses).
+        for bad in ["", "1€", "€", "-5m", "0s", "99999999999999999d"] {
+            assert_eq!(interval_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]

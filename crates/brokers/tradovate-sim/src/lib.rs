@@ -17,6 +17,16 @@ mod routes;
 mod state;
 mod wire;
 
+/// The request parsing (bodies, contract names), public for the fuzz
+/// targets (`atomik-fuzzing`); not an API.
+#[doc(hidden)]
+pub mod parsing {
+    pub use crate::state::{
+        Placement, State, contract_by_name, contract_name, front_month, margin_of, price_of,
+    };
+    pub use crate::wire::{PlaceOrder, RollContract, format_time_ms, s256};
+}
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

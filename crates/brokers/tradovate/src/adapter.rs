@@ -82,7 +82,7 @@ impl Tradovate {
 }
 
 /// `MNQ1!` / `MNQ!` (TradingView continuous) → `MNQ`.
-fn continuous_root(symbol: &str) -> Option<&str> {
+pub fn continuous_root(symbol: &str) -> Option<&str> {
     let s = symbol.trim_end_matches('!');
     if s.len() == symbol.len() {
         return None;
@@ -91,7 +91,7 @@ fn continuous_root(symbol: &str) -> Option<&str> {
 }
 
 /// A specific contract looks like ROOT + month code + year digit(s): `MNQZ6`, `ESH27`.
-fn is_specific_contract(symbol: &str) -> bool {
+pub fn is_specific_contract(symbol: &str) -> bool {
     let digits = symbol
         .chars()
         .rev()
@@ -106,7 +106,7 @@ fn is_specific_contract(symbol: &str) -> bool {
 /// The contract count Tradovate's `orderQty` carries, exactly: a positive
 /// whole number within its integer range. Anything else is refused before
 /// sending, never rounded or clamped.
-fn whole_contracts(quantity: Decimal) -> Result<i64, BrokerError> {
+pub fn whole_contracts(quantity: Decimal) -> Result<i64, BrokerError> {
     let refuse = |reason: String| BrokerError::Rejected {
         code: Some("atomik".into()),
         reason,
@@ -129,7 +129,30 @@ fn whole_contracts(quantity: Decimal) -> Result<i64, BrokerError> {
     })
 }
 
-fn order_state(ord_status: &str) -> OrderState {
+/// An order's filled quantity and average fill price from its fills;
+/// sums beyond decimal range are an unreadable answer, never a panic.
+pub fn fill_summary(fills: &[wire::Fill]) -> Result<(Decimal, Option<Decimal>), BrokerError> {
+    let sums = fills
+        .iter()
+        .try_fold((Decimal::ZERO, Decimal::ZERO), |(qty, notional), f| {
+            let q = Decimal::from(f.qty);
+            Some((
+                qty.checked_add(q)?,
+                notional.checked_add(f.price.checked_mul(q)?)?,
+            ))
+        });
+    let Some((filled, notional)) = sums else {
+        return Err(BrokerError::NotSent(
+            "Tradovate's fills for the order add up beyond any real quantity or value".into(),
+        ));
+    };
+    let average_price = (filled > Decimal::ZERO)
+        .then(|| notional.checked_div(filled))
+        .flatten();
+    Ok((filled, average_price))
+}
+
+pub fn order_state(ord_status: &str) -> OrderState {
     match ord_status {
         "Filled" | "Completed" => OrderState::Filled,
         "Working" | "PendingReplace" | "PendingCancel" | "Suspended" => OrderState::Working,
@@ -340,16 +363,12 @@ impl Broker for Tradovate {
                 Effect::Read,
             )
             .await?;
-        let filled: i64 = fills.iter().map(|f| f.qty).sum();
-        let average_price = (filled > 0).then(|| {
-            let notional: Decimal = fills.iter().map(|f| f.price * Decimal::from(f.qty)).sum();
-            notional / Decimal::from(filled)
-        });
+        let (filled, average_price) = fill_summary(&fills)?;
         Ok(Some(OrderReport {
             broker_order_id: order.id.to_string(),
             client_order_id: client_order_id.to_string(),
             state: order_state(&order.ord_status),
-            filled_quantity: Decimal::from(filled),
+            filled_quantity: filled,
             average_price,
             reason: (order.ord_status == "Rejected").then(|| command.command_status.clone()),
         }))

@@ -80,13 +80,7 @@ impl Client {
     ) -> Result<T, BrokerError> {
         let url = format!("{}{}", self.config.rest_url, path);
         let value = self.send(method, &url, Some(token), body, effect).await?;
-        serde_json::from_value(value).map_err(|e| {
-            let msg = format!("unexpected answer from Tradovate for {path}: {e}");
-            match effect {
-                Effect::Write => BrokerError::Ambiguous(msg),
-                Effect::Read => BrokerError::NotSent(msg),
-            }
-        })
+        typed(value, path, effect)
     }
 
     /// One logical request, including penalty-ticket retries.
@@ -109,28 +103,10 @@ impl Client {
             let value = self
                 .send_once(method.clone(), url, token, body.as_ref(), effect)
                 .await?;
-            let Some(ticket) = value.get("p-ticket").and_then(Value::as_str) else {
+            let Penalty::Wait { wait, ticket } = penalty(&value, self.config.max_penalty_wait)?
+            else {
                 return Ok(value);
             };
-            if value
-                .get("p-captcha")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-            {
-                return Err(BrokerError::NeedsAttention(
-                    "Tradovate requires a captcha for this login; atomik cannot solve it. The account is paused: \
-                     wait an hour, then resume it."
-                        .into(),
-                ));
-            }
-            let wait =
-                Duration::from_secs(value.get("p-time").and_then(Value::as_u64).unwrap_or(1));
-            if wait > self.config.max_penalty_wait {
-                return Err(BrokerError::RateLimited {
-                    retry_after: wait,
-                    reason: format!("Tradovate penalty: retry in {}s", wait.as_secs()),
-                });
-            }
             tracing::info!(
                 wait_secs = wait.as_secs(),
                 "Tradovate penalty ticket: waiting, then resending"
@@ -140,7 +116,7 @@ impl Client {
                 .clone()
                 .unwrap_or_else(|| Value::Object(Default::default()));
             if let Value::Object(map) = &mut resend {
-                map.insert("p-ticket".into(), Value::String(ticket.to_string()));
+                map.insert("p-ticket".into(), Value::String(ticket));
             }
             body = Some(resend);
         }
@@ -194,12 +170,12 @@ impl Client {
             }
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after_header(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+        );
         let text = match response.text().await {
             Ok(t) => t,
             Err(e) => {
@@ -209,38 +185,125 @@ impl Client {
                 )));
             }
         };
-        match status {
-            StatusCode::TOO_MANY_REQUESTS => {
-                let wait = retry_after.unwrap_or(DEFAULT_LOCKOUT);
-                self.locked_until.store(
-                    self.clock.now_ms() + wait.as_millis() as i64,
-                    Ordering::SeqCst,
-                );
-                Err(BrokerError::RateLimited {
-                    retry_after: wait,
-                    reason: "Tradovate answered 429 Too Many Requests".into(),
-                })
-            }
-            StatusCode::UNAUTHORIZED => Err(BrokerError::AuthExpired(format!(
-                "Tradovate refused the access token (401){}",
-                error_text(&text)
-                    .map(|t| format!(": {t}"))
-                    .unwrap_or_default()
-            ))),
-            s if s.is_server_error() => {
-                Err(unknown(format!("Tradovate answered HTTP {}", s.as_u16())))
-            }
-            s if !s.is_success() => Err(BrokerError::Rejected {
-                code: Some(s.as_u16().to_string()),
-                reason: error_text(&text).unwrap_or_else(|| format!("HTTP {}", s.as_u16())),
-            }),
-            _ => {
-                let value: Value = serde_json::from_str(&text).map_err(|_| {
-                    unknown("Tradovate answered with something that is not JSON".into())
-                })?;
-                check_business_failure(&value)?;
-                Ok(value)
-            }
+        let answer = read_answer(status.as_u16(), retry_after, &text, effect);
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Err(BrokerError::RateLimited { retry_after, .. }) = &answer
+        {
+            self.locked_until.store(
+                lockout_until(self.clock.now_ms(), *retry_after),
+                Ordering::SeqCst,
+            );
+        }
+        answer
+    }
+}
+
+/// `Retry-After` in seconds.
+pub fn retry_after_header(value: Option<&str>) -> Option<Duration> {
+    value
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// The clock instant a 429's lock-out ends (any `Retry-After`: a wait too
+/// long for the clock locks out for good rather than wrapping into the past).
+pub fn lockout_until(now_ms: i64, wait: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A call's JSON as the type the caller expects; a shape that does not fit
+/// is an unknown outcome on a write.
+pub fn typed<T: DeserializeOwned>(
+    value: Value,
+    path: &str,
+    effect: Effect,
+) -> Result<T, BrokerError> {
+    serde_json::from_value(value).map_err(|e| {
+        let msg = format!("unexpected answer from Tradovate for {path}: {e}");
+        match effect {
+            Effect::Write => BrokerError::Ambiguous(msg),
+            Effect::Read => BrokerError::NotSent(msg),
+        }
+    })
+}
+
+/// What a 200 answer's penalty fields (`p-ticket`, `p-time`, `p-captcha`) ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Penalty {
+    /// No ticket: the answer is the result.
+    None,
+    /// Wait, then resend the identical body plus the ticket.
+    Wait { wait: Duration, ticket: String },
+}
+
+pub fn penalty(value: &Value, max_wait: Duration) -> Result<Penalty, BrokerError> {
+    let Some(ticket) = value.get("p-ticket").and_then(Value::as_str) else {
+        return Ok(Penalty::None);
+    };
+    if value
+        .get("p-captcha")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        return Err(BrokerError::NeedsAttention(
+            "Tradovate requires a captcha for this login; atomik cannot solve it. The account is paused: \
+             wait an hour, then resume it."
+                .into(),
+        ));
+    }
+    let wait = Duration::from_secs(value.get("p-time").and_then(Value::as_u64).unwrap_or(1));
+    if wait > max_wait {
+        return Err(BrokerError::RateLimited {
+            retry_after: wait,
+            reason: format!("Tradovate penalty: retry in {}s", wait.as_secs()),
+        });
+    }
+    Ok(Penalty::Wait {
+        wait,
+        ticket: ticket.to_string(),
+    })
+}
+
+/// What one HTTP answer (status, `Retry-After`, body) means; the pure part
+/// of a call (a 429's lock-out is applied by the caller).
+pub fn read_answer(
+    status: u16,
+    retry_after: Option<Duration>,
+    text: &str,
+    effect: Effect,
+) -> Result<Value, BrokerError> {
+    let unknown = |what: String| match effect {
+        Effect::Write => BrokerError::Ambiguous(what),
+        Effect::Read => BrokerError::NotSent(what),
+    };
+    let Ok(status) = StatusCode::from_u16(status) else {
+        return Err(unknown(format!("Tradovate answered HTTP {status}")));
+    };
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            let wait = retry_after.unwrap_or(DEFAULT_LOCKOUT);
+            Err(BrokerError::RateLimited {
+                retry_after: wait,
+                reason: "Tradovate answered 429 Too Many Requests".into(),
+            })
+        }
+        StatusCode::UNAUTHORIZED => Err(BrokerError::AuthExpired(format!(
+            "Tradovate refused the access token (401){}",
+            error_text(text)
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default()
+        ))),
+        s if s.is_server_error() => Err(unknown(format!("Tradovate answered HTTP {}", s.as_u16()))),
+        s if !s.is_success() => Err(BrokerError::Rejected {
+            code: Some(s.as_u16().to_string()),
+            reason: error_text(text).unwrap_or_else(|| format!("HTTP {}", s.as_u16())),
+        }),
+        _ => {
+            let value: Value = serde_json::from_str(text).map_err(|_| {
+                unknown("Tradovate answered with something that is not JSON".into())
+            })?;
+            check_business_failure(&value)?;
+            Ok(value)
         }
     }
 }

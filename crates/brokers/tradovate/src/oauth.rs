@@ -99,10 +99,19 @@ pub async fn exchange_code(
             "Tradovate's token endpoint answered HTTP {status} without JSON"
         ))
     })?;
+    granted_session(status, body, clock.now_ms())
+}
+
+/// The session a token endpoint's answer (HTTP status, JSON body) grants.
+pub fn granted_session(
+    status: reqwest::StatusCode,
+    body: OAuthTokenResponse,
+    now_ms: i64,
+) -> Result<Session, BrokerError> {
     match (body.access_token, body.expires_in) {
         (Some(token), Some(expires_in)) if status.is_success() => Ok(Session::OAuth {
             access_token: Secret::new(token),
-            expires_at_ms: clock.now_ms() + expires_in * 1000,
+            expires_at_ms: now_ms.saturating_add(expires_in.saturating_mul(1000)),
         }),
         _ => Err(BrokerError::Rejected {
             code: body.error.clone(),

@@ -1,7 +1,41 @@
 //! Tradovate's JSON shapes (field names as in Tradovate's OpenAPI file).
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// Tradovate sends decimals as JSON numbers (`"netPrice": 21000.25`), while
+/// the workspace's `rust_decimal` reads only strings (`serde-str`): read
+/// both, from the number's text (never rounded through arithmetic).
+mod number {
+    use super::*;
+    use serde::de::Error;
+
+    fn parse(v: &Value) -> Option<Decimal> {
+        let s = match v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.trim().to_string(),
+            _ => return None,
+        };
+        s.parse::<Decimal>()
+            .ok()
+            .or_else(|| Decimal::from_scientific(&s).ok())
+    }
+
+    pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let v = Value::deserialize(d)?;
+        parse(&v).ok_or_else(|| D::Error::custom(format!("not a decimal: {v}")))
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => parse(&v)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("not a decimal: {v}"))),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,9 +68,9 @@ pub struct Account {
 pub struct CashBalanceSnapshot {
     #[serde(default)]
     pub error_text: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub total_cash_value: Option<Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub net_liq: Option<Decimal>,
 }
 
@@ -47,7 +81,7 @@ pub struct Position {
     pub account_id: i64,
     pub contract_id: i64,
     pub net_pos: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::optional")]
     pub net_price: Option<Decimal>,
 }
 
@@ -152,6 +186,7 @@ pub struct Fill {
     pub timestamp: String,
     pub action: String,
     pub qty: i64,
+    #[serde(deserialize_with = "number::decimal")]
     pub price: Decimal,
 }
 
@@ -190,4 +225,33 @@ pub struct OAuthTokenResponse {
 pub fn parse_time_ms(s: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
     Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `tradovate_responses` fuzz seeds: Tradovate's numbers
+    /// (not strings) were refused, so positions, fills and balances from
+    /// the real venue could not be read.
+    #[test]
+    fn decimals_are_read_as_numbers_and_as_strings() {
+        let p: Position = serde_json::from_str(
+            r#"{"id":1,"accountId":2,"contractId":3,"netPos":-2,"netPrice":21000.25}"#,
+        )
+        .unwrap();
+        assert_eq!(p.net_price, Some("21000.25".parse().unwrap()));
+        let f: Fill = serde_json::from_str(
+            r#"{"id":1,"orderId":2,"contractId":3,"timestamp":"t","action":"Buy","qty":1,"price":"5900.5"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.price, "5900.5".parse::<Decimal>().unwrap());
+        let c: CashBalanceSnapshot =
+            serde_json::from_str(r#"{"totalCashValue":50000,"netLiq":null}"#).unwrap();
+        assert_eq!(
+            (c.total_cash_value, c.net_liq),
+            (Some(Decimal::from(50000)), None)
+        );
+        assert!(serde_json::from_str::<CashBalanceSnapshot>(r#"{"netLiq":true}"#).is_err());
+    }
 }
