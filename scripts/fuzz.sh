@@ -7,7 +7,9 @@
 # A crash (panic, failed invariant, timeout, out of memory) fails the run;
 # the crashing input is copied to fuzz/regressions/<target>/, where
 # `cargo test -p atomik-fuzzing` replays it on stable from then on.
-# Environment: FUZZ_SMOKE_SECS (default 20), CARGO_TARGET_DIR (default fuzz/target).
+# Environment: FUZZ_SMOKE_SECS (default 20), CARGO_TARGET_DIR (default
+# ~/.cache/atomik/fuzz-target: outside the checkout, so a fresh clone — CI —
+# reuses the nightly build of the dependencies instead of a cold one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +29,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/atomik/fuzz-target}
+
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in fuzz/fuzz_targets/*.rs; do targets+=("$(basename "$f" .rs)"); done
 fi
-work=${CARGO_TARGET_DIR:-fuzz/target}/fuzz-corpus
+work=$CARGO_TARGET_DIR/fuzz-corpus
 
 start=$(date +%s)
 cargo +nightly fuzz build

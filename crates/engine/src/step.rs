@@ -264,7 +264,11 @@ impl Executor {
             quantity: s.quantity,
             position_before: i.tracked(&s.instrument).unwrap_or_default(),
         });
-        let outcome = decide::after_lookup(&policy, now, now - i.updated_at, sent, &lookup);
+        // The broker's grace runs from when the order left, not from the
+        // last write: every "not found yet" rewrites `updated_at` after its
+        // lookup, so measured from there the grace would never run out.
+        let since_sent = now - i.sent_at.unwrap_or(i.updated_at);
+        let outcome = decide::after_lookup(&policy, now, since_sent, sent, &lookup);
         let extra = Extra {
             instrument: i.sent.as_ref().map(|s| s.instrument.as_str()),
             broker_order_id: found

@@ -184,6 +184,8 @@ pub struct Intent {
     pub attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the order last left for the broker (`sending`).
+    pub sent_at: Option<i64>,
     pub not_before: i64,
     /// When the signal arrived.
     pub received_at: i64,
@@ -268,7 +270,7 @@ fn next_intent_query(concat: &str) -> String {
     let account_columns = prefixed_columns("a", crate::broker_accounts::COLUMNS, "a_");
     with_open_states(&format!(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
-         i.updated_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
+         i.updated_at, i.sent_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
          g.action, g.comment, g.quantity AS alert_quantity, g.received_at, {strategy_columns}, {account_columns}, \
          (SELECT l.status FROM order_intents l WHERE l.id = i.leader_intent_id) AS leader_status, \
          (SELECT k.scope FROM kill_switches k WHERE k.scope IN ('global', 'user:' || i.user_id, \
@@ -354,6 +356,7 @@ impl FromRow for Intent {
             attempts: row.try_get("attempts")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            sent_at: row.try_get("sent_at")?,
             not_before: row.try_get("not_before")?,
             received_at: row.try_get("received_at")?,
             leader_intent_id: row.try_get("leader_intent_id")?,
