@@ -182,7 +182,7 @@ on_both_databases!(
         assert!(after[0].broker_order_id.is_some(), "found at the broker");
         assert_eq!(e.sim.orders().len(), 1, "no resend");
         // Crash before the order left: the broker has no such client order id.
-        sqlx::query("UPDATE order_intents SET status = $1, client_order_id = 'atk-never-sent', updated_at = 0")
+        sqlx::query("UPDATE order_intents SET status = $1, client_order_id = 'atk-never-sent', updated_at = 0, sent_at = 0")
             .bind(IntentStatus::Sending.as_str())
             .execute(e.app.db.pool())
             .await

@@ -1,29 +1,14 @@
 //! CI mode of the chaos checker: 300 alerts, 5 SIGKILLs, 20 % faults on
 //! SQLite; nothing lost, duplicated, phantom or stuck, and the kills and
-//! faults really happened.
+//! faults really happened. It lives in the `atomik` package so that cargo
+//! builds the binary it drives with the test (`CARGO_BIN_EXE_atomik`).
 
-use std::process::Command;
 use std::time::Duration;
-
-/// Build the `atomik` binary the checker drives (same profile as this test).
-fn atomik_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "-p", "atomik", "--bin", "atomik"]);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "building atomik failed");
-    profile_dir.join("atomik")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_under_kills_and_faults() {
     let mut config = atomik_chaos::Config::new(20_261_201);
-    config.atomik_bin = Some(atomik_bin());
+    config.atomik_bin = Some(env!("CARGO_BIN_EXE_atomik").into());
     config.settle = Duration::from_secs(60);
     // Below what one account executes under 20 % faults (each order that
     // may have been lost holds its account ~2 s for the lookup), so the
