@@ -175,6 +175,8 @@ pub fn order_to_pb(o: &Order, writer: Writer) -> pb::Order {
         // Always explicit: IB's clients omit it when false, ibapi reads an
         // absent one in OpenOrder as true.
         transmit: Some(o.transmit),
+        // IB's clients send their default, -1 (no short-sale exemption).
+        exempt_code: (!server).then_some(-1),
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Order {
     pub what_if: Option<bool>,
     #[prost(bool, optional, tag = "66")]
     pub transmit: Option<bool>,
+    #[prost(int32, optional, tag = "72")]
+    pub exempt_code: Option<i32>,
 }
 
 #[derive(Clone, PartialEq, Message)]
