@@ -117,3 +117,20 @@ fn short_payloads_are_errors() {
         assert!(decode_event(bytes, 226).is_err());
     }
 }
+
+#[test]
+fn text_form_under_a_binary_id_goes_to_the_text_codec() {
+    // ReqCurrentTime (49) and NextValidId (9) as text fields after a binary id.
+    let mut payload = 49i32.to_be_bytes().to_vec();
+    payload.extend_from_slice(b"1\0");
+    assert_eq!(
+        crate::pb::decode_request(&payload, 226),
+        crate::text::decode_request(b"49\x001\x00", crate::version::TEXT_MAX)
+    );
+    let mut payload = 9i32.to_be_bytes().to_vec();
+    payload.extend_from_slice(b"1\x001001\x00");
+    assert_eq!(
+        crate::pb::decode_event(&payload, 213),
+        crate::text::decode_event(b"9\x001\x001001\x00", crate::version::TEXT_MAX)
+    );
+}
