@@ -157,11 +157,25 @@ pub enum Writer {
 pub fn order_to_pb(o: &Order, writer: Writer) -> pb::Order {
     let server = writer == Writer::Server;
     pb::Order {
-        client_id: nonzero_i32(o.client_id),
+        // ibapi takes an order without a client id for its own connection's,
+        // so a server always names it (0 included: TWS's manual orders).
+        client_id: if server {
+            Some(o.client_id)
+        } else {
+            nonzero_i32(o.client_id)
+        },
         // A placed order's id travels in PlaceOrderRequest.order_id.
         order_id: server.then_some(o.order_id),
-        perm_id: nonzero_i64(o.perm_id),
-        parent_id: nonzero_i32(o.parent_id),
+        perm_id: if server {
+            Some(o.perm_id)
+        } else {
+            nonzero_i64(o.perm_id)
+        },
+        parent_id: if server {
+            Some(o.parent_id)
+        } else {
+            nonzero_i32(o.parent_id)
+        },
         action: opt_str(&o.action),
         total_quantity: (server || !o.total_quantity.is_zero()).then(|| dec_str(o.total_quantity)),
         order_type: opt_str(&o.order_type),

@@ -165,6 +165,7 @@ fn open_order_as_the_ibapi_fixture() {
         .int(1, 100)
         .int(2, 13)
         .int(3, 1376327563)
+        .int(4, 0)
         .str(5, "BUY")
         .str(6, "100")
         .str(8, "MKT")
@@ -180,6 +181,43 @@ fn open_order_as_the_ibapi_fixture() {
         .msg_field(4, Wire::body().str(1, "Submitted"))
         .done();
     assert_eq!(ours, expected);
+}
+
+#[test]
+fn a_reported_order_always_names_its_client() {
+    // ibapi takes an order without a client id for its own connection's;
+    // client 0 (TWS's manual orders) must be on the wire.
+    let bytes = encode_event(
+        &Event::OpenOrder {
+            order_id: 5,
+            contract: aapl(),
+            order: Order {
+                order_id: 5,
+                action: "BUY".into(),
+                ..Order::default()
+            },
+            state: OrderState {
+                status: "Submitted".into(),
+                ..OrderState::default()
+            },
+        },
+        226,
+    );
+    let order = Wire::body()
+        .int(1, 0)
+        .int(2, 5)
+        .int(3, 0)
+        .int(4, 0)
+        .str(5, "BUY")
+        .str(6, "0")
+        .int(66, 0);
+    let want = Wire::msg(5)
+        .int(1, 5)
+        .msg_field(2, aapl_wire())
+        .msg_field(3, order)
+        .msg_field(4, Wire::body().str(1, "Submitted"))
+        .done();
+    assert_eq!(bytes, want);
 }
 
 #[test]
