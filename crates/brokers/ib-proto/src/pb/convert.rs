@@ -22,8 +22,11 @@ pub fn nonzero_i32(v: i32) -> Option<i32> {
     (v != 0).then_some(v)
 }
 
-pub fn nonzero_i64(v: i64) -> Option<i64> {
-    (v != 0).then_some(v)
+/// Set when non-zero, or always. A server always names an order's client:
+/// ibapi takes an order without one for its own connection's, and client 0
+/// (TWS's manual orders) is a real one.
+fn nonzero_or<T: Default + PartialEq>(v: T, always: bool) -> Option<T> {
+    (always || v != T::default()).then_some(v)
 }
 
 pub fn some_true(v: bool) -> Option<bool> {
@@ -157,25 +160,11 @@ pub enum Writer {
 pub fn order_to_pb(o: &Order, writer: Writer) -> pb::Order {
     let server = writer == Writer::Server;
     pb::Order {
-        // ibapi takes an order without a client id for its own connection's,
-        // so a server always names it (0 included: TWS's manual orders).
-        client_id: if server {
-            Some(o.client_id)
-        } else {
-            nonzero_i32(o.client_id)
-        },
+        client_id: nonzero_or(o.client_id, server),
         // A placed order's id travels in PlaceOrderRequest.order_id.
         order_id: server.then_some(o.order_id),
-        perm_id: if server {
-            Some(o.perm_id)
-        } else {
-            nonzero_i64(o.perm_id)
-        },
-        parent_id: if server {
-            Some(o.parent_id)
-        } else {
-            nonzero_i32(o.parent_id)
-        },
+        perm_id: nonzero_or(o.perm_id, server),
+        parent_id: nonzero_or(o.parent_id, server),
         action: opt_str(&o.action),
         total_quantity: (server || !o.total_quantity.is_zero()).then(|| dec_str(o.total_quantity)),
         order_type: opt_str(&o.order_type),
