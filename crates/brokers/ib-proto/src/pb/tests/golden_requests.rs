@@ -211,7 +211,10 @@ fn ibapi_execution_request_is_read() {
     let filter = Wire::body()
         .int(1, 7)
         .str(2, "DU1234567")
+        .str(3, "20261201 09:30:00")
         .str(4, "TSLA")
+        .str(5, "STK")
+        .str(6, "ISLAND")
         .str(7, "BUY")
         .int(8, 2)
         .int(9, 20261130);
@@ -223,9 +226,11 @@ fn ibapi_execution_request_is_read() {
             filter: ExecutionFilter {
                 client_id: Some(7),
                 account: "DU1234567".into(),
+                time: "20261201 09:30:00".into(),
                 symbol: "TSLA".into(),
+                sec_type: "STK".into(),
+                exchange: "ISLAND".into(),
                 side: "BUY".into(),
-                ..ExecutionFilter::default()
             },
         }
     );
