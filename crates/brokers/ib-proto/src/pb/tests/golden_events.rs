@@ -208,3 +208,28 @@ fn portfolio_value_and_account_summary() {
         },
     );
 }
+
+#[test]
+fn reject_json_and_why_held_at_their_tags() {
+    same_event(
+        &Wire::msg(4)
+            .int(1, 42)
+            .int(3, 201)
+            .str(4, "Order rejected")
+            .str(5, "{}")
+            .done(),
+        Event::Error {
+            id: 42,
+            time_ms: 0,
+            code: 201,
+            message: "Order rejected".into(),
+            advanced_order_reject_json: "{}".into(),
+        },
+    );
+    let Event::OrderStatus { why_held, .. } =
+        event(&Wire::msg(3).str(2, "PreSubmitted").str(10, "locate").done())
+    else {
+        panic!("not OrderStatus");
+    };
+    assert_eq!(why_held, "locate");
+}

@@ -265,3 +265,14 @@ fn ibapi_contract_data_request_is_read() {
         }
     );
 }
+
+#[test]
+fn start_api_capabilities_at_tag_2() {
+    same_request(
+        &Wire::msg(71).int(1, 0).str(2, "+PACEAPI").done(),
+        Request::StartApi {
+            client_id: 0,
+            optional_capabilities: "+PACEAPI".into(),
+        },
+    );
+}
