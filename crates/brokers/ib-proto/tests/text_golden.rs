@@ -382,7 +382,7 @@ fn ib_async_reads_our_events() {
         ("minTick", json!(0.25)),
         ("orderTypes", json!("LMT,MKT,STP")),
         ("validExchanges", json!("CME,QBALGO")),
-        ("longName", json!("E-mini S&P 500")),
+        ("longName", json!("E-mini S&P 500 – Dec 2026")),
         ("contractMonth", json!("202612")),
         ("timeZoneId", json!("US/Central")),
         ("tradingHours", json!("20261130:1700-20261201:1600")),

@@ -1,6 +1,6 @@
-//! Every request and event through the text codec and back, at the lowest,
-//! ib_async's and the highest text-era server version; arbitrary bytes never
-//! panic the decoders.
+//! Every request and event through the text codec and back at every
+//! text-era server version (157, 178 and 200 among them); arbitrary bytes
+//! never panic the decoders.
 
 mod common;
 
@@ -9,7 +9,8 @@ use common::*;
 
 #[test]
 fn every_request_round_trips() {
-    for v in VERSIONS {
+    assert!(VERSIONS.iter().all(|v| ALL_VERSIONS.contains(v)));
+    for v in ALL_VERSIONS {
         for req in requests(v) {
             let bytes = encode_request(&req, v).unwrap();
             assert_eq!(bytes.last(), Some(&0), "{req:?}");
@@ -22,7 +23,7 @@ fn every_request_round_trips() {
 
 #[test]
 fn every_event_round_trips() {
-    for v in VERSIONS {
+    for v in ALL_VERSIONS {
         for event in events(v) {
             let bytes = encode_event(&event, v).unwrap();
             let back = decode_event(&bytes, v)
@@ -155,7 +156,8 @@ fn garbage_never_panics() {
                 payload.pop();
             }
         }
-        for v in VERSIONS {
+        let v = 157 + (round % 44) as i32;
+        for v in [v, VERSIONS[round % 3]] {
             let _ = decode_request(&payload, v);
             let _ = decode_event(&payload, v);
         }

@@ -168,9 +168,9 @@ pub fn walk(w: &mut impl Walk, event: &mut Event, v: i32) {
             }
             w.int(id);
             w.int(code);
-            w.str(message);
+            w.text(message);
             if v >= ADVANCED_ORDER_REJECT {
-                w.str(advanced_order_reject_json);
+                w.text(advanced_order_reject_json);
             }
             if v >= ERROR_TIME {
                 w.long(time_ms);
@@ -396,7 +396,7 @@ fn contract_data(w: &mut impl Walk, req_id: &mut i32, d: &mut ContractDetails, v
     w.str(&mut d.valid_exchanges);
     w.skip("1"); // priceMagnifier
     w.int(&mut d.under_con_id);
-    w.str(&mut d.long_name);
+    w.text(&mut d.long_name);
     w.str(&mut c.primary_exchange);
     w.str(&mut d.contract_month);
     w.skips(&["", "", ""]); // industry, category, subcategory

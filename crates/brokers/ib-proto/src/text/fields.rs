@@ -42,6 +42,17 @@ pub trait Walk {
     /// Marks the message malformed (reading only).
     fn fail(&mut self, field: &'static str, value: String);
 
+    /// Free text IB sends ASCII-only from ENCODE_MSG_ASCII7 (153) on:
+    /// other characters as `\uXXXX` (error messages, long names).
+    fn text(&mut self, v: &mut String) {
+        if self.decoding() {
+            self.str(v);
+            *v = unescape(v);
+        } else {
+            self.str(&mut escape(v));
+        }
+    }
+
     fn skips(&mut self, lits: &[&str]) {
         for lit in lits {
             self.skip(lit);
@@ -297,5 +308,63 @@ impl Walk for Reader<'_> {
         if self.err.is_none() {
             self.err = Some(DecodeError::BadField { field, value });
         }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// `\uXXXX` sequences back to characters (pairs of them for characters
+/// outside the BMP); anything else, malformed escapes included, is kept.
+fn unescape(s: &str) -> String {
+    if !s.contains("\\u") {
+        return s.to_string();
+    }
+    let mut units = Vec::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        let hex = rest
+            .strip_prefix("\\u")
+            .and_then(|r| r.get(..4))
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        match hex.and_then(|h| u16::from_str_radix(h, 16).ok()) {
+            Some(unit) => {
+                units.push(unit);
+                rest = &rest[6..];
+            }
+            None => {
+                let c = rest.chars().next().unwrap_or_default();
+                let mut buf = [0u16; 2];
+                units.extend_from_slice(c.encode_utf16(&mut buf));
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    String::from_utf16_lossy(&units)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_escapes_round_trip() {
+        for s in ["plain", "Société Générale", "日本 🚀", "\\u00", "a\\uzzzzb"] {
+            assert_eq!(unescape(&escape(s)), s);
+        }
+        assert_eq!(escape("é"), "\\u00e9");
+        assert_eq!(unescape("caf\\u00E9 \\ud83d\\ude80"), "café 🚀");
     }
 }

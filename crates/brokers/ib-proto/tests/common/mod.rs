@@ -6,7 +6,10 @@
 use atomik_ib_proto::*;
 use rust_decimal::Decimal;
 
+/// The lowest, ib_async's and the highest text-era server version.
 pub const VERSIONS: [i32; 3] = [157, 178, 200];
+/// Every text-era server version atomik speaks.
+pub const ALL_VERSIONS: std::ops::RangeInclusive<i32> = 157..=200;
 
 pub fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -278,7 +281,7 @@ pub fn events(v: i32) -> Vec<Event> {
                 min_tick: 0.25,
                 order_types: "LMT,MKT,STP".into(),
                 valid_exchanges: "CME,QBALGO".into(),
-                long_name: "E-mini S&P 500".into(),
+                long_name: "E-mini S&P 500 – Dec 2026".into(),
                 contract_month: "202612".into(),
                 time_zone_id: "US/Central".into(),
                 trading_hours: "20261130:1700-20261201:1600".into(),
