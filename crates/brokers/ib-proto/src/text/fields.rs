@@ -360,6 +360,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn odd_numbers_are_errors_or_unset() {
+        let payload = b"1e400\x001E+28\x00-1e100\x001e-400\x00NaN\x00inf\x00\x00";
+        let mut r = Reader::new(payload).unwrap();
+        let (mut d, mut f) = (Decimal::ZERO, None);
+        for _ in 0..4 {
+            r.dec(&mut d);
+        }
+        r.f64_opt(&mut f);
+        assert_eq!(f, None);
+        r.f64_opt(&mut f);
+        assert_eq!(f, None);
+        assert!(r.finish(()).is_err(), "1e400 is no decimal");
+    }
+
+    #[test]
     fn text_escapes_round_trip() {
         for s in ["plain", "Société Générale", "日本 🚀", "\\u00", "a\\uzzzzb"] {
             assert_eq!(unescape(&escape(s)), s);
