@@ -15,9 +15,8 @@ use atomik_ib_proto::*;
 use common::*;
 use serde_json::{Value, json};
 
-/// What a simulator answers ib_async's `v157..178`.
-const V: i32 = 178;
-/// The versions `gen_requests.py` wrote requests at.
+/// The versions `gen_requests.py` wrote requests at; 178 is what a
+/// simulator answers ib_async's `v157..178`.
 const FIXTURE_VERSIONS: [i32; 5] = [157, 165, 168, 175, 178];
 
 fn fixture(v: i32, name: &str) -> Vec<u8> {
