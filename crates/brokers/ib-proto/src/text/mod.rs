@@ -12,6 +12,8 @@ mod events;
 pub mod fields;
 mod orders;
 mod requests;
+#[cfg(test)]
+mod rich;
 
 use fields::{Reader, Writer};
 
