@@ -153,8 +153,8 @@ fn contract_data(sec_type: &str, v: i32) -> Event {
             min_tick: 0.25,
             long_name: "last of the fixed fields".into(),
             time_zone_id: "US/Central".into(),
-            min_size: (v >= 164).then(|| Decimal::ONE),
-            size_increment: (v >= 164).then(|| Decimal::ONE),
+            min_size: (v >= 164).then_some(Decimal::ONE),
+            size_increment: (v >= 164).then_some(Decimal::ONE),
             ..ContractDetails::default()
         },
     }
