@@ -96,11 +96,14 @@ pub enum Session {
         secret: Secret<String>,
         passphrase: Option<Secret<String>>,
     },
-    /// A socket endpoint (IB TWS / Gateway).
+    /// A socket endpoint (IB TWS / Gateway) and the account to trade there.
+    /// The Gateway's own login is the credential: nothing here is secret.
     Socket {
         host: String,
         port: u16,
         client_id: i32,
+        /// The IB account id orders go to (`DU…` paper, `U…` live).
+        account: String,
     },
 }
 

@@ -34,8 +34,10 @@ fn encode(session: &Session) -> Zeroizing<Vec<u8>> {
             host,
             port,
             client_id,
+            account,
         } => serde_json::json!({
             "type": "socket", "host": host, "port": port, "client_id": client_id,
+            "account": account,
         }),
     };
     Zeroizing::new(serde_json::to_vec(&value).expect("JSON of strings and numbers"))
@@ -73,6 +75,11 @@ fn decode(bytes: &[u8]) -> Result<Session, VaultError> {
                 .get("client_id")
                 .and_then(|x| x.as_i64())
                 .ok_or_else(bad)? as i32,
+            account: v
+                .get("account")
+                .and_then(|x| x.as_str())
+                .ok_or_else(bad)?
+                .to_string(),
         },
         _ => return Err(bad()),
     })

@@ -13,6 +13,9 @@ pub struct Brokers {
     /// What the connect page tells users about an environment (e.g. the
     /// built-in simulator's demo credentials).
     notes: HashMap<(BrokerKind, Environment), String>,
+    /// Where a socket broker's gateway listens by default in an environment
+    /// (the built-in IB simulator in the demo).
+    gateways: HashMap<(BrokerKind, Environment), (String, u16)>,
 }
 
 impl Brokers {
@@ -43,6 +46,24 @@ impl Brokers {
     pub fn add_note(&mut self, kind: BrokerKind, env: Environment, note: String) -> &mut Self {
         self.notes.insert((kind, env), note);
         self
+    }
+
+    pub fn add_gateway(
+        &mut self,
+        kind: BrokerKind,
+        env: Environment,
+        host: &str,
+        port: u16,
+    ) -> &mut Self {
+        self.gateways.insert((kind, env), (host.to_string(), port));
+        self
+    }
+
+    /// The default gateway address of a socket broker's environment.
+    pub fn gateway(&self, kind: BrokerKind, env: Environment) -> Option<(&str, u16)> {
+        self.gateways
+            .get(&(kind, env))
+            .map(|(h, p)| (h.as_str(), *p))
     }
 
     pub fn note(&self, kind: BrokerKind, env: Environment) -> Option<&str> {

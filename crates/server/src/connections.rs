@@ -160,11 +160,77 @@ pub async fn finish_oauth(
     store_connection(state, user_id, kind, env, &session, &report).await
 }
 
-/// Credentials typed into the dashboard or sent to the API for an API-key broker.
+/// Credentials typed into the dashboard or sent to the API: API keys, or
+/// for Interactive Brokers the Gateway socket (`gateway`).
 pub struct ApiKeyInput {
     pub api_key: String,
     pub secret: String,
     pub passphrase: Option<String>,
+    pub gateway: Option<GatewayInput>,
+}
+
+/// IB's TWS API needs no key: the Gateway's own login is the credential;
+/// atomik needs where it listens, a client id, and the account to trade.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayInput {
+    pub host: String,
+    pub port: String,
+    pub client_id: String,
+    pub account_id: String,
+}
+
+impl GatewayInput {
+    /// Checked when saved: each field says what is wrong with it.
+    pub fn session(&self) -> Result<Session, ConnectError> {
+        let refuse = |m: &str| Err(ConnectError::Refused(m.to_string()));
+        let host = self.host.trim();
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        {
+            return refuse(
+                "Gateway host must be a host name or IP address, such as 127.0.0.1 (where IB Gateway or TWS runs).",
+            );
+        }
+        let Some(port) = self.port.trim().parse::<u16>().ok().filter(|p| *p > 0) else {
+            return refuse(
+                "Port must be a number from 1 to 65535: IB Gateway listens on 4002 (paper) or 4001 (live), TWS on 7497 (paper) or 7496 (live).",
+            );
+        };
+        let Some(client_id) = self
+            .client_id
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|c| *c >= 0)
+        else {
+            return refuse(
+                "Client id must be a whole number from 0 to 2147483647, unique among the programs connected to this Gateway.",
+            );
+        };
+        let account = self.account_id.trim().to_ascii_uppercase();
+        let letters = account
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .count();
+        let digits = &account[letters..];
+        if !(1..=3).contains(&letters)
+            || digits.len() < 3
+            || !digits.chars().all(|c| c.is_ascii_digit())
+        {
+            return refuse(
+                "Account ID must be the IB account to trade, such as DU1234567 (paper) or U1234567 (live).",
+            );
+        }
+        Ok(Session::Socket {
+            host: host.to_string(),
+            port,
+            client_id,
+            account,
+        })
+    }
 }
 
 /// The session credentials as typed, checked for presence.
@@ -174,6 +240,17 @@ pub fn api_key_session(kind: BrokerKind, input: &ApiKeyInput) -> Result<Session,
 
 impl ApiKeyInput {
     fn session(&self, kind: BrokerKind) -> Result<Session, ConnectError> {
+        if kind == BrokerKind::InteractiveBrokers {
+            return self
+                .gateway
+                .as_ref()
+                .ok_or_else(|| {
+                    ConnectError::Refused(
+                        "Interactive Brokers needs the Gateway host, port, client id and Account ID (no API key).".into(),
+                    )
+                })?
+                .session();
+        }
         let api_key = self.api_key.trim();
         if api_key.is_empty() || self.secret.trim().is_empty() {
             return Err(ConnectError::Refused(format!(
@@ -194,12 +271,25 @@ impl ApiKeyInput {
     }
 }
 
+/// Why credentials that tested fine cannot be used for trading.
+pub fn no_trading_permission(kind: BrokerKind) -> &'static str {
+    match kind {
+        BrokerKind::InteractiveBrokers => {
+            "The Gateway's API is read-only (IB 321), so atomik cannot place orders through it"
+        }
+        _ => "This API key has no trading permission, so atomik cannot place orders with it",
+    }
+}
+
 /// What the user must do at the broker to give a key trading permission.
 pub fn trading_permission_help(kind: BrokerKind) -> &'static str {
     match kind {
         BrokerKind::Binance => {
             "In Binance API Management, press Edit restrictions on this key, tick \"Enable Spot & Margin Trading\" \
              (and \"Enable Futures\" for USDⓈ-M futures), save, then test again."
+        }
+        BrokerKind::InteractiveBrokers => {
+            "In TWS / IB Gateway, API › Settings: untick \"Read-Only API\", then test again."
         }
         _ => "Give the key trading permission at the broker, then test again.",
     }
@@ -316,7 +406,8 @@ pub async fn connect_api_key(
     let broker = api_key_broker(state, kind, env)?;
     match broker.test_connection(session).await {
         Ok(report) if !report.can_trade => Err(ConnectError::Refused(format!(
-            "This API key has no trading permission, so atomik cannot place orders with it; nothing was saved. {}",
+            "{}; nothing was saved. {}",
+            no_trading_permission(kind),
             trading_permission_help(kind)
         ))),
         Ok(report) => {
@@ -324,10 +415,14 @@ pub async fn connect_api_key(
             Ok((connected, Some(report)))
         }
         Err(err) if insist => {
-            let Session::ApiKey { key, .. } = session else {
-                return Err(err.into());
+            let unverified = match session {
+                Session::ApiKey { key, .. } => {
+                    format!("unverified-{}", &digest(key.expose())[..12])
+                }
+                // The account id is what was typed; the test said why it failed.
+                Session::Socket { account, .. } => account.clone(),
+                Session::OAuth { .. } => return Err(err.into()),
             };
-            let unverified = format!("unverified-{}", &digest(key.expose())[..12]);
             let report = ConnectionReport {
                 user_id: unverified.clone(),
                 user_name: unverified.clone(),
@@ -465,14 +560,26 @@ pub async fn disconnect(
     {
         tracing::warn!(account = %account_id, error = %err, "revocation at the broker failed; credentials are destroyed here anyway");
     }
-    Ok(accounts::disconnect(
-        state.db(),
-        user_id,
-        account_id,
-        "Disconnected by you.",
-        state.now_ms(),
-    )
-    .await?)
+    let reason = match BrokerKind::parse(&account.broker) {
+        Some(kind) => format!("Disconnected by you. {}", at_broker_on_disconnect(kind)),
+        None => "Disconnected by you.".to_string(),
+    };
+    Ok(accounts::disconnect(state.db(), user_id, account_id, &reason, state.now_ms()).await?)
+}
+
+/// What Disconnect does at the broker itself.
+pub fn at_broker_on_disconnect(kind: BrokerKind) -> &'static str {
+    match kind {
+        BrokerKind::InteractiveBrokers => {
+            "Nothing to revoke at Interactive Brokers (its API has no key): atomik stops connecting for this account; your IB Gateway login is unchanged."
+        }
+        BrokerKind::Tradovate => {
+            "Tradovate has no revocation call: the token expires on its own within 90 minutes."
+        }
+        BrokerKind::Binance | BrokerKind::Polymarket => {
+            "The API key itself stays valid at the broker: delete it there if you no longer use it."
+        }
+    }
 }
 
 /// Test Connection for a stored account: who am I, balances; the result (or

@@ -211,10 +211,10 @@ const IB_ASYNC_VERSIONS: [i32; 9] = [157, 158, 159, 162, 163, 164, 166, 177, 178
 
 #[test]
 fn ib_async_reads_our_events() {
-    if !python_with_ib_async() {
-        eprintln!("SKIPPED: needs python3 with ib_async 2.1.0 (pip install ib_async==2.1.0)");
-        return;
-    }
+    assert!(
+        python_with_ib_async(),
+        "needs python3 with ib_async 2.1.0: pip install ib_async==2.1.0 (scripts/test.sh installs it)"
+    );
     for v in IB_ASYNC_VERSIONS {
         ib_async_reads_our_events_at(v);
     }

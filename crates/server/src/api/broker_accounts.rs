@@ -183,17 +183,28 @@ impl From<ConnectionReport> for TestView {
     }
 }
 
-/// API-key credentials (Binance; later Polymarket and IB's Web API).
+/// Credentials: an API key (Binance), or for Interactive Brokers the
+/// IB Gateway / TWS socket (`host`, `port`, `client_id`, `account_id`; no key).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyRequest {
-    /// `binance`.
+    /// `binance` or `ib`.
     pub broker: String,
-    /// `testnet` or `live`.
+    /// `testnet` or `live` (Binance); `paper` or `live` (IB).
     pub environment: String,
+    #[serde(default)]
     pub api_key: String,
     /// The HMAC secret key, or an Ed25519 private key in PEM.
+    #[serde(default)]
     pub secret: String,
     pub passphrase: Option<String>,
+    /// IB: where IB Gateway / TWS listens (default 127.0.0.1).
+    pub host: Option<String>,
+    /// IB: 4002 / 4001 (IB Gateway paper / live), 7497 / 7496 (TWS).
+    pub port: Option<u16>,
+    /// IB: the API client id, unique among the programs on that Gateway.
+    pub client_id: Option<i32>,
+    /// IB: the account to trade (`DU…` paper, `U…` live).
+    pub account_id: Option<String>,
     /// Save even when Test Connection fails (never without trading permission).
     #[serde(default)]
     pub save_even_if_test_fails: bool,
@@ -220,6 +231,14 @@ impl ApiKeyRequest {
                 api_key: self.api_key,
                 secret: self.secret,
                 passphrase: self.passphrase,
+                gateway: (kind == BrokerKind::InteractiveBrokers).then(|| {
+                    connections::GatewayInput {
+                        host: self.host.unwrap_or_else(|| "127.0.0.1".into()),
+                        port: self.port.map(|p| p.to_string()).unwrap_or_default(),
+                        client_id: self.client_id.map(|c| c.to_string()).unwrap_or_default(),
+                        account_id: self.account_id.unwrap_or_default(),
+                    }
+                }),
             },
         ))
     }

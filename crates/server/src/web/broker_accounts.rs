@@ -13,6 +13,7 @@ use atomik_broker::{BrokerKind, Environment};
 use atomik_domain::Resource;
 use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAccount};
 
+use super::gateway_form::GatewayForm;
 use super::{Nav, render};
 use crate::AppState;
 use crate::auth::AuthVia;
@@ -175,6 +176,8 @@ pub struct BrokerChoice {
     available: bool,
     /// Connected with API credentials typed into a form (not OAuth).
     api_key: bool,
+    /// Connected through a gateway socket (IB): environment first, then the form.
+    gateway: bool,
     flow_note: String,
     environments: Vec<EnvChoice>,
 }
@@ -204,6 +207,7 @@ struct ConnectPage {
     brokers: Vec<BrokerChoice>,
     broker: Option<BrokerChoice>,
     tested: Option<Tested>,
+    gateway_form: Option<GatewayForm>,
 }
 
 fn choices(state: &AppState) -> Vec<BrokerChoice> {
@@ -214,7 +218,7 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
             let oauth = envs.iter().any(|e| state.brokers().oauth(kind, *e).is_some());
             let (markets, note) = match kind {
                 BrokerKind::Tradovate => ("Futures (ES, NQ, MNQ, MES…)", "You will sign in at Tradovate and authorize atomik to trade. atomik never sees your password."),
-                BrokerKind::InteractiveBrokers => ("Stocks, options, futures, forex", "Not available in this build yet."),
+                BrokerKind::InteractiveBrokers => ("Stocks, options, futures, forex", "atomik connects to the IB Gateway or TWS you run and log in to: IB's API has no key or secret, the Gateway's login is the credential. Instruments: AAPL, MNQ1!, ES, EURUSD, or an OCC option symbol."),
                 BrokerKind::Binance => ("Crypto spot and USDⓈ-M futures", "Create an API key in Binance API Management with \"Enable Spot & Margin Trading\" (and \"Enable Futures\" for USDⓈ-M) and no withdrawals, restricted to this server's IP. HMAC (secret key) and Ed25519 (private key) keys both work. Instruments: BTCUSDT for spot, BTCUSDT.P for the perpetual."),
                 BrokerKind::Polymarket => ("Prediction markets", "Not available in this build yet."),
             };
@@ -225,6 +229,7 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
                 markets,
                 available: !unavailable,
                 api_key: !oauth,
+                gateway: kind == BrokerKind::InteractiveBrokers,
                 flow_note: if unavailable && !envs.is_empty() { "Not configured on this server.".into() } else { note.to_string() },
                 environments: envs
                     .into_iter()
@@ -242,6 +247,8 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
 #[derive(Deserialize)]
 pub struct ConnectQuery {
     broker: Option<String>,
+    /// A gateway broker's environment, chosen on the previous step.
+    environment: Option<String>,
 }
 
 pub async fn connect_page(
@@ -255,6 +262,13 @@ pub async fn connect_page(
         .and_then(|b| all.iter().position(|c| c.key == b && c.available));
     let mut all = all;
     let broker = picked.map(|i| all.remove(i));
+    let gateway_form = broker.as_ref().filter(|b| b.gateway).and_then(|b| {
+        let env = q.environment.as_deref().and_then(Environment::parse)?;
+        b.environments
+            .iter()
+            .any(|e| e.key == env.key())
+            .then(|| GatewayForm::defaults(&state, &user.user.id, env))
+    });
     render(
         StatusCode::OK,
         &ConnectPage {
@@ -264,6 +278,7 @@ pub async fn connect_page(
             brokers: all,
             broker,
             tested: None,
+            gateway_form,
         },
     )
 }
@@ -277,6 +292,15 @@ pub struct KeyForm {
     secret: String,
     #[serde(default)]
     intent: String,
+    /// Interactive Brokers: where IB Gateway / TWS listens, and the account.
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    account_id: String,
     /// The token of credentials tested a moment ago (Save after Test).
     pending: Option<String>,
     insist: Option<String>,
@@ -294,6 +318,19 @@ pub async fn connect_keys(
         return Redirect::to("/login").into_response();
     };
     let insist = form.insist.is_some();
+    let gateway_form = match (
+        BrokerKind::parse(&broker),
+        form.environment.as_deref().and_then(Environment::parse),
+    ) {
+        (Some(BrokerKind::InteractiveBrokers), Some(env)) => Some(GatewayForm::typed(
+            env,
+            &form.host,
+            &form.port,
+            &form.client_id,
+            &form.account_id,
+        )),
+        _ => None,
+    };
     if let Some(token) = form.pending.as_deref().filter(|t| !t.is_empty()) {
         let saved = async {
             let (kind, env, session) =
@@ -301,7 +338,7 @@ pub async fn connect_keys(
             connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
         }
         .await;
-        return saved_page(&state, &user, &broker, saved).await;
+        return saved_page(&state, &user, &broker, saved, gateway_form).await;
     }
     let (Some(kind), Some(env)) = (
         BrokerKind::parse(&broker),
@@ -314,12 +351,19 @@ pub async fn connect_keys(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("Choose a broker and an environment.".into()),
             None,
+            None,
         );
     };
     let input = connections::ApiKeyInput {
         api_key: form.api_key,
         secret: form.secret,
         passphrase: None,
+        gateway: (kind == BrokerKind::InteractiveBrokers).then(|| connections::GatewayInput {
+            host: form.host,
+            port: form.port,
+            client_id: form.client_id,
+            account_id: form.account_id,
+        }),
     };
     if form.intent != "test" {
         let saved = async {
@@ -327,7 +371,7 @@ pub async fn connect_keys(
             connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
         }
         .await;
-        return saved_page(&state, &user, &broker, saved).await;
+        return saved_page(&state, &user, &broker, saved, gateway_form).await;
     }
     let tested = match connections::test_api_key(&state, kind, env, &input).await {
         Ok((session, report)) => {
@@ -353,10 +397,15 @@ pub async fn connect_keys(
                 Ok(pending) => Tested {
                     ok: report.can_trade,
                     headline: if report.can_trade {
-                        "Connection OK: this key can trade. Press Save to connect it.".into()
+                        if kind == BrokerKind::InteractiveBrokers {
+                            "Connection OK: atomik can trade this account through the Gateway. Press Save to connect it.".into()
+                        } else {
+                            "Connection OK: this key can trade. Press Save to connect it.".into()
+                        }
                     } else {
                         format!(
-                            "This key has no trading permission: atomik will not save it. {}",
+                            "{}: atomik will not save it. {}",
+                            connections::no_trading_permission(kind),
                             connections::trading_permission_help(kind)
                         )
                     },
@@ -372,6 +421,7 @@ pub async fn connect_keys(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         Some(e.to_string()),
                         None,
+                        gateway_form,
                     );
                 }
             }
@@ -394,7 +444,15 @@ pub async fn connect_keys(
             }
         }
     };
-    keys_page(&state, &user, &broker, StatusCode::OK, None, Some(tested))
+    keys_page(
+        &state,
+        &user,
+        &broker,
+        StatusCode::OK,
+        None,
+        Some(tested),
+        gateway_form,
+    )
 }
 
 fn keys_page(
@@ -404,6 +462,7 @@ fn keys_page(
     status: StatusCode,
     error: Option<String>,
     tested: Option<Tested>,
+    gateway_form: Option<GatewayForm>,
 ) -> Response {
     let mut all = choices(state);
     let picked = all.iter().position(|c| c.key == broker && c.available);
@@ -417,6 +476,7 @@ fn keys_page(
             brokers: all,
             broker,
             tested,
+            gateway_form,
         },
     )
 }
@@ -432,6 +492,7 @@ async fn saved_page(
         ),
         ConnectError,
     >,
+    gateway_form: Option<GatewayForm>,
 ) -> Response {
     match saved {
         Ok((done, report)) => {
@@ -462,6 +523,7 @@ async fn saved_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(e.to_string()),
             None,
+            gateway_form,
         ),
     }
 }
@@ -624,8 +686,14 @@ pub async fn disconnect(
                     done.deactivated_memberships.join(", ")
                 )
             };
+            let at_broker = accounts::find(state.db(), &user.user.id, &id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|a| BrokerKind::parse(&a.broker))
+                .map_or("", connections::at_broker_on_disconnect);
             let notice = format!(
-                "Account disconnected; its stored credentials are destroyed. {turned_off}{groups}"
+                "Account disconnected; its stored credentials are destroyed. {turned_off}{groups} {at_broker}"
             );
             list_page(&state, &user, StatusCode::OK, Some(notice), None).await
         }

@@ -3,6 +3,7 @@
 
 mod auth_pages;
 mod broker_accounts;
+mod gateway_form;
 mod settings;
 mod strategies;
 mod webhooks;
