@@ -121,8 +121,16 @@ impl Shared {
         });
     }
 
+    /// Close one connection. It leaves the registry at once, so its client
+    /// id is free again before the client sees the socket close.
     pub fn close(&self, conn: u64) {
-        if let Some(c) = self.conns().get(&conn) {
+        if let Some(c) = self.conns().remove(&conn) {
+            let _ = c.tx.send(Out::Close);
+        }
+    }
+
+    pub fn close_all(&self) {
+        for (_, c) in self.conns().drain() {
             let _ = c.tx.send(Out::Close);
         }
     }
@@ -131,9 +139,7 @@ impl Shared {
     pub fn restart(&self, refuse: Duration) {
         self.faults.count(fault_kind::RESTART);
         self.faults.refuse_for(refuse);
-        for c in self.conns().values() {
-            let _ = c.tx.send(Out::Close);
-        }
+        self.close_all();
     }
 
     /// 1100 to every connection now, 1102 after `restore`.
@@ -294,9 +300,7 @@ impl SimHandle {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.accept.await;
-        for c in self.shared.conns().values() {
-            let _ = c.tx.send(Out::Close);
-        }
+        self.shared.close_all();
         self.served.shutdown().await;
     }
 }
