@@ -59,6 +59,10 @@ struct SimArgs {
     /// Address of the Binance simulator (spot under /api, USDⓈ-M futures under /fapi)
     #[arg(long, default_value = "127.0.0.1:8082")]
     binance: std::net::SocketAddr,
+    /// Address of the IB Gateway simulator's TWS API socket (its ledger is
+    /// served over HTTP on the next free port of the same IP)
+    #[arg(long, default_value = "127.0.0.1:4002")]
+    ib: std::net::SocketAddr,
     /// Extra OAuth redirect URI to register for the demo client
     #[arg(long)]
     redirect_uri: Vec<String>,
@@ -147,15 +151,23 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
         handle.auth_url()
     );
     let binance =
-        atomik_binance_sim::start(atomik_binance_sim::SimConfig::demo(clock), args.binance).await?;
+        atomik_binance_sim::start(atomik_binance_sim::SimConfig::demo(clock.clone()), args.binance)
+            .await?;
     println!(
         "Binance simulator: {} (demo API key {})",
         binance.base_url(),
         atomik_binance_sim::SimConfig::DEMO_API_KEY
     );
+    let ib = atomik_ib_sim::start(atomik_ib_sim::SimConfig::demo(clock), args.ib).await?;
+    println!(
+        "IB Gateway simulator: {} (TWS API socket; ledger {}/_sim/orders; paper accounts DU1234567, DU7654321)",
+        ib.socket_addr(),
+        ib.http_base_url()
+    );
     shutdown_signal().await;
     handle.shutdown().await;
     binance.shutdown().await;
+    ib.shutdown().await;
     Ok(())
 }
 
@@ -194,6 +206,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         sim.shutdown().await;
     }
     if let Some(sim) = built.binance_sim {
+        sim.shutdown().await;
+    }
+    if let Some(sim) = built.ib_sim {
         sim.shutdown().await;
     }
     tracing::info!("shut down cleanly");

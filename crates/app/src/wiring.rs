@@ -30,6 +30,9 @@ pub struct Built {
     pub tradovate_sim: Option<sim::SimHandle>,
     /// The in-process Binance simulator serving the Testnet environment.
     pub binance_sim: Option<atomik_binance_sim::SimHandle>,
+    /// The in-process IB Gateway simulator: the Paper environment's default
+    /// Gateway in the demo.
+    pub ib_sim: Option<atomik_ib_sim::SimHandle>,
 }
 
 pub fn tradovate_callback(public_url: &str) -> String {
@@ -133,6 +136,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Built> {
         }
     }
     let binance_sim = register_binance(&mut brokers, settings, clock.clone()).await?;
+    let ib_sim = register_ib(&mut brokers, settings, clock.clone()).await?;
     // Claimed before anything runs: a second process on this data
     // directory stops here.
     let instance = crate::instance::claim(&settings.data_dir)?;
@@ -155,7 +159,54 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Built> {
         instance,
         tradovate_sim,
         binance_sim,
+        ib_sim,
     })
+}
+
+/// Interactive Brokers, Paper and Live: one adapter (the Gateway's address
+/// is each account's own). In the demo, the built-in IB Gateway simulator
+/// is the Paper environment's default Gateway.
+async fn register_ib(
+    brokers: &mut Brokers,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<atomik_ib_sim::SimHandle>> {
+    let ib = Arc::new(atomik_ib::InteractiveBrokers::new(
+        atomik_ib::IbConfig::default(),
+        clock.clone(),
+    ));
+    brokers.add(BrokerKind::InteractiveBrokers, Environment::Paper, ib.clone());
+    brokers.add(BrokerKind::InteractiveBrokers, Environment::Live, ib);
+    if !settings.demo {
+        return Ok(None);
+    }
+    let handle = atomik_ib_sim::start(
+        atomik_ib_sim::SimConfig::demo(clock),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
+    let address = handle.socket_addr();
+    tracing::info!(gateway = %address, ledger = %handle.http_base_url(), "IB Gateway simulator serves the Paper environment");
+    brokers.add_gateway(
+        BrokerKind::InteractiveBrokers,
+        Environment::Paper,
+        &address.ip().to_string(),
+        address.port(),
+    );
+    brokers.add_note(
+        BrokerKind::InteractiveBrokers,
+        Environment::Paper,
+        format!(
+            "atomik's built-in IB Gateway simulator listens on {address}; its paper accounts are {}",
+            atomik_ib_sim::SimConfig::demo(Arc::new(atomik_broker::SystemClock))
+                .accounts
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    );
+    Ok(Some(handle))
 }
 
 /// Binance Live at its configured URLs; Testnet at the configured URLs, or

@@ -181,6 +181,61 @@ impl Fixture {
         }
     }
 
+    /// Connect an IB account from the dashboard: Interactive Brokers ›
+    /// Paper, the Gateway form as proposed (the simulator's address) with
+    /// `account_id`, Test Connection, then Save.
+    pub async fn ib_account(&self, account_id: &str) -> Connected {
+        let before = self.account_ids().await;
+        let choose = get_text(&self.client, &self.url("/broker-accounts/connect?broker=ib")).await;
+        assert!(choose.contains("id=\"env-paper\""), "{choose}");
+        let connect = get_text(
+            &self.client,
+            &self.url("/broker-accounts/connect?broker=ib&environment=paper"),
+        )
+        .await;
+        let value = |name: &str| {
+            let marker = format!("name=\"{name}\" id=\"{name}\" value=\"");
+            let at = connect.find(&marker).unwrap_or_else(|| panic!("no {name} field: {connect}")) + marker.len();
+            connect[at..at + connect[at..].find('"').expect("closing quote")].to_string()
+        };
+        let (host, port, client_id) = (value("host"), value("port"), value("client_id"));
+        let path = "/broker-accounts/connect/ib/keys";
+        let tested = self
+            .post_form(
+                path,
+                &[
+                    ("csrf", csrf_in(&connect).as_str()),
+                    ("environment", "paper"),
+                    ("host", &host),
+                    ("port", &port),
+                    ("client_id", &client_id),
+                    ("account_id", account_id),
+                    ("intent", "test"),
+                ],
+            )
+            .await;
+        assert!(tested.contains("Connection OK"), "{tested}");
+        let marker = "name=\"pending\" value=\"";
+        let at = tested.find(marker).expect("a Save form for the tested Gateway") + marker.len();
+        let pending = tested[at..at + tested[at..].find('"').expect("closing quote")].to_string();
+        let saved = self
+            .post_form(
+                path,
+                &[
+                    ("csrf", csrf_in(&tested).as_str()),
+                    ("pending", pending.as_str()),
+                    ("intent", "save"),
+                ],
+            )
+            .await;
+        assert!(saved.contains("Connected Interactive Brokers Paper"), "{saved}");
+        let id = self.new_account(&before).await;
+        Connected {
+            id,
+            pages: vec![choose, connect, tested, saved],
+        }
+    }
+
     /// Create a webhook named `name` through the API.
     pub async fn webhook(&self, name: &str) -> Hook {
         let res = self

@@ -592,6 +592,44 @@ pub async fn binance_app_with(
     BinanceEnv { app, sim }
 }
 
+/// The app wired to an IB Gateway simulator as the Paper environment's
+/// default Gateway (as the demo is).
+pub struct IbEnv {
+    pub app: TestApp,
+    pub sim: atomik_ib_sim::SimHandle,
+}
+
+pub async fn ib_app(test_db: TestDb, server_config: ServerConfig) -> IbEnv {
+    use atomik_broker::{BrokerKind, Environment};
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sim = atomik_ib_sim::start(
+        atomik_ib_sim::SimConfig::demo(clock.clone()),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("start IB simulator");
+    let ib = Arc::new(atomik_ib::InteractiveBrokers::new(
+        atomik_ib::IbConfig {
+            reconnect_min: std::time::Duration::from_millis(50),
+            reconnect_max: std::time::Duration::from_millis(500),
+            ..atomik_ib::IbConfig::default()
+        },
+        clock.clone(),
+    ));
+    let mut brokers = Brokers::new();
+    brokers.add(BrokerKind::InteractiveBrokers, Environment::Paper, ib.clone());
+    brokers.add(BrokerKind::InteractiveBrokers, Environment::Live, ib);
+    let address = sim.socket_addr();
+    brokers.add_gateway(
+        BrokerKind::InteractiveBrokers,
+        Environment::Paper,
+        &address.ip().to_string(),
+        address.port(),
+    );
+    let app = spawn_app_with(test_db, server_config, brokers, clock).await;
+    IbEnv { app, sim }
+}
+
 /// Every log line of the process at trace level, captured in memory (for
 /// canary checks that secrets never reach the logs). One per test binary:
 /// it installs the global subscriber.

@@ -73,6 +73,11 @@ pub fn refusal(code: i32, message: &str) -> BrokerError {
             retry_after: Duration::from_secs(1),
             reason: words,
         },
+        // Rejected because IB was unreachable at that moment (the order
+        // raced the 1100 notice): it was not taken, so it may go again.
+        201 if message.contains("Connectivity between IB and") => BrokerError::NotSent(format!(
+            "{words} (it will be sent again once the Gateway reaches IB)"
+        )),
         // Read-only API: a setting the user must change.
         321 => BrokerError::NeedsAttention(format!(
             "{words}. The API is read-only: in TWS / IB Gateway, API › Settings, untick \"Read-Only API\""
@@ -127,6 +132,7 @@ fn state_of(status: &str, filled: Decimal, total: Decimal) -> OrderState {
         "Cancelled" | "ApiCancelled" => OrderState::Canceled,
         "Inactive" => OrderState::Rejected,
         "PendingSubmit" | "ApiPending" => OrderState::Pending,
+        // PreSubmitted, Submitted, PendingCancel: still working at IB.
         _ => OrderState::Working,
     }
 }
@@ -140,11 +146,7 @@ fn broker_order_id(order: &Order) -> String {
 }
 
 fn report(order: &Order, state: &IbState, filled: Decimal, avg: Option<f64>) -> OrderReport {
-    let status = if state.completed_status.is_empty() || state.status == "Filled" {
-        state.status.as_str()
-    } else {
-        state.completed_status.as_str()
-    };
+    let status = state.status.as_str();
     let reason = [
         &state.reject_reason,
         &state.warning_text,
@@ -325,8 +327,13 @@ pub async fn find(
     if let Some(found) = open_orders(conn, account, order_ref, timeout).await? {
         return Ok(Some(found));
     }
-    if let Some(found) = completed_orders(conn, account, order_ref, timeout).await? {
+    let executed = executions(conn, account, order_ref, timeout).await?;
+    if let Some(mut found) = completed_orders(conn, account, order_ref, timeout).await? {
+        // Text-era completed orders carry no order id; executions do.
+        if let Some(exec) = executed.as_ref().filter(|_| found.broker_order_id.starts_with("perm:")) {
+            found.broker_order_id = exec.broker_order_id.clone();
+        }
         return Ok(Some(found));
     }
-    executions(conn, account, order_ref, timeout).await
+    Ok(executed)
 }

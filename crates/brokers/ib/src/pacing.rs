@@ -1,49 +1,55 @@
 //! IB allows 50 messages per second per connection (error 100 past it).
-//! The writer keeps a sliding one-second window of its sends and waits
-//! before the message that would exceed the budget: the limit is respected,
-//! never hit.
+//! The writer paces with a token bucket whose burst plus one second's
+//! refill stays within the budget, so no one-second window — wherever the
+//! Gateway starts counting, however its reading lags — holds more than the
+//! budget: the limit is respected, never hit. After a short burst messages
+//! go evenly spaced, which also keeps a slow reader from seeing them bunched.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 pub struct Pacer {
-    per_second: usize,
-    sent: VecDeque<Instant>,
+    burst: f64,
+    per_second: f64,
+    tokens: f64,
+    at: Option<Instant>,
 }
 
 impl Pacer {
-    pub fn new(per_second: usize) -> Pacer {
+    /// At most `budget` messages in any one second.
+    pub fn new(budget: usize) -> Pacer {
+        let budget = budget.max(2) as f64;
+        let burst = (budget / 9.0).floor().max(1.0);
         Pacer {
-            per_second: per_second.max(1),
-            sent: VecDeque::new(),
+            burst,
+            per_second: budget - burst,
+            tokens: burst,
+            at: None,
         }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if let Some(at) = self.at {
+            let gained = now.saturating_duration_since(at).as_secs_f64() * self.per_second;
+            self.tokens = (self.tokens + gained).min(self.burst);
+        }
+        self.at = Some(now);
     }
 
     /// How long to wait before the next message may go, at `now`.
     pub fn delay(&mut self, now: Instant) -> Duration {
-        let window = Duration::from_secs(1);
-        while self
-            .sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            self.sent.pop_front();
-        }
-        if self.sent.len() < self.per_second {
+        self.refill(now);
+        if self.tokens >= 1.0 {
             return Duration::ZERO;
         }
-        let oldest = self.sent[self.sent.len() - self.per_second];
-        window.saturating_sub(now.duration_since(oldest))
+        Duration::from_secs_f64((1.0 - self.tokens) / self.per_second)
     }
 
     /// Record a message sent at `now`.
     pub fn sent(&mut self, now: Instant) {
-        self.sent.push_back(now);
-        if self.sent.len() > self.per_second {
-            self.sent.pop_front();
-        }
+        self.refill(now);
+        self.tokens -= 1.0;
     }
 }
 
@@ -57,7 +63,11 @@ mod tests {
         let start = Instant::now();
         let mut now = start;
         let mut times = Vec::new();
-        for _ in 0..200 {
+        for i in 0..300 {
+            // Idle pauses now and then, so bursts recur.
+            if i % 70 == 0 {
+                now += Duration::from_millis(1500);
+            }
             now += pacer.delay(now);
             pacer.sent(now);
             times.push(now);
@@ -69,7 +79,9 @@ mod tests {
                 .count();
             assert!(in_window <= 45, "{in_window} messages within one second");
         }
-        // …and it does not crawl: 200 messages in a little over 4 s.
-        assert!(now.duration_since(start) < Duration::from_millis(4500));
+        // …and it does not crawl: 70 messages take under 1.8 s of pacing.
+        let first = times[1] - Duration::ZERO;
+        let seventieth = times[69];
+        assert!(seventieth.duration_since(first) < Duration::from_millis(1800));
     }
 }

@@ -1,0 +1,128 @@
+//! Interactive Brokers end to end over real HTTP and a real TWS API socket:
+//! a new user connects the IB Paper account from the dashboard (the
+//! simulated Gateway as the proposed address), signals buy `MNQ1!` and
+//! `AAPL`, and the Logs tab shows the resolved contracts, IB order ids and
+//! fills; Test Connection explains what cannot work. SQLite and PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use atomik_domain::lifecycle::IntentStatus;
+use atomik_storage::execution;
+use atomik_testkit::{Fixture, IbEnv, csrf_in, ib_app, on_both_databases, test_config};
+use serde_json::{Value, json};
+
+async fn settled(e: &IbEnv, signal_id: &str) -> Vec<execution::IntentView> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let intents = execution::intents_of_signal(&e.app.db, signal_id).await.unwrap();
+        if !intents.is_empty() && intents.iter().all(|i| i.status.is_terminal()) {
+            return intents;
+        }
+        assert!(Instant::now() < deadline, "intents still open: {intents:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn fire(url: &str, payload: Value) -> String {
+    let res = atomik_testkit::client().post(url).json(&payload).send().await.unwrap();
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    body["signal_id"].as_str().unwrap().to_string()
+}
+
+on_both_databases!(
+    async fn a_new_user_connects_ib_paper_and_signals_buy_futures_and_stocks(t) {
+        let e = ib_app(t, test_config()).await;
+        let fx = Fixture::signup(&e.app, "ib@example.com").await;
+        let account = fx.ib_account("DU1234567").await;
+        let [_, form, tested, saved] = &account.pages[..] else { panic!("four pages") };
+        // The form proposes the simulated Gateway and says why there is no key.
+        let port = e.sim.socket_addr().port().to_string();
+        assert!(form.contains(&format!("value=\"{port}\"")), "{form}");
+        assert!(form.contains("There is no API key or secret"), "{form}");
+        assert!(form.contains("Read-Only API"), "{form}");
+        assert!(tested.contains("server version 226 (protobuf protocol)"), "{tested}");
+        assert!(tested.contains("Net liquidation: USD"), "{tested}");
+        assert!(saved.contains("(account DU1234567)"), "{saved}");
+
+        let mut signals = Vec::new();
+        for (instrument, quantity) in [("MNQ1!", "1"), ("AAPL", "10")] {
+            let hook = fx.webhook(&format!("{instrument} alerts")).await;
+            fx.strategy(&hook, &account.id, instrument, quantity).await;
+            let id = fire(&hook.signal_url(), json!({"action": "buy", "ticker": instrument})).await;
+            let intents = settled(&e, &id).await;
+            assert_eq!(intents.len(), 1);
+            assert_eq!(intents[0].status, IntentStatus::Accepted, "{intents:?}");
+            signals.push((hook, intents[0].clone()));
+        }
+        let ledger = e.sim.orders();
+        assert_eq!(ledger.len(), 2, "{ledger:?}");
+        let front = ledger[0].contract.local_symbol.clone();
+        assert!(front.starts_with("MNQ") && front.len() == 5, "{front}");
+        assert_eq!(ledger[1].contract.symbol, "AAPL");
+        for ((hook, intent), placed) in signals.iter().zip(&ledger) {
+            assert_eq!(placed.order_ref, intent.client_order_id);
+            assert_eq!(placed.account, "DU1234567");
+            let order_id = intent.broker_order_id.clone().expect("the IB order id");
+            assert_eq!(placed.order_id.to_string(), order_id);
+            let logs = fx.client.get(e.app.url(&format!("/webhooks/{}/logs", hook.id))).send().await.unwrap().text().await.unwrap();
+            let resolved = intent.instrument.clone().unwrap();
+            assert!(logs.contains(&resolved) && logs.contains(&order_id), "{resolved} {order_id}: {logs}");
+        }
+        assert_eq!(signals[0].1.instrument.as_deref(), Some(front.as_str()), "MNQ1! resolved to the front month");
+        // Both filled at the simulator; the positions show on the account.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while e.sim.positions().len() < 2 {
+            assert!(Instant::now() < deadline, "{:?}", e.sim.positions());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let page = fx.client.get(e.app.url("/broker-accounts")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&front) && page.contains("AAPL"), "{page}");
+    }
+);
+
+on_both_databases!(
+    async fn test_connection_explains_what_cannot_work(t) {
+        let e = ib_app(t, test_config()).await;
+        let fx = Fixture::signup(&e.app, "ib-errors@example.com").await;
+        let connect = fx.client.get(e.app.url("/broker-accounts/connect?broker=ib&environment=paper")).send().await.unwrap().text().await.unwrap();
+        let csrf = csrf_in(&connect);
+        let port = e.sim.socket_addr().port().to_string();
+        let test = |port: String, client_id: &'static str, account: &'static str| {
+            let fx = &fx;
+            let e = &e;
+            let csrf = csrf.clone();
+            async move {
+                fx.client
+                    .post(e.app.url("/broker-accounts/connect/ib/keys"))
+                    .form(&[("csrf", csrf.as_str()), ("environment", "paper"), ("host", "127.0.0.1"), ("port", port.as_str()), ("client_id", client_id), ("account_id", account), ("intent", "test")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let wrong = test(port.clone(), "11", "DU0000001").await;
+        assert!(wrong.contains("DU0000001 is not among the accounts") && wrong.contains("DU1234567, DU7654321"), "{wrong}");
+        // Another program holds client id 12.
+        let other = atomik_ib::InteractiveBrokers::new(atomik_ib::IbConfig::default(), std::sync::Arc::new(atomik_broker::SystemClock));
+        use atomik_broker::Broker;
+        other.test_connection(&atomik_broker::Session::Socket { host: "127.0.0.1".into(), port: e.sim.socket_addr().port(), client_id: 12, account: "DU1234567".into() }).await.unwrap();
+        let in_use = test(port.clone(), "12", "DU1234567").await;
+        assert!(in_use.contains("client id 12 is already in use") && in_use.contains("326"), "{in_use}");
+        e.sim.faults().set_read_only(true);
+        let read_only = test(port.clone(), "13", "DU1234567").await;
+        assert!(read_only.contains("read-only") && read_only.contains("Read-Only API"), "{read_only}");
+        assert!(!read_only.contains("name=\"pending\" value=\"") || !read_only.contains("id=\"save\""), "a read-only Gateway is not saved as able to trade");
+        e.sim.faults().set_read_only(false);
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = free.local_addr().unwrap().port().to_string();
+        drop(free);
+        let refused = test(closed, "14", "DU1234567").await;
+        assert!(refused.contains("cannot connect to IB Gateway") && refused.contains("Enable ActiveX and Socket Clients"), "{refused}");
+        let bad = test("99999".into(), "14", "DU1234567").await;
+        assert!(bad.contains("Port must be a number from 1 to 65535"), "{bad}");
+    }
+);
