@@ -404,3 +404,91 @@ async fn a_client_without_a_common_version_gets_no_answer() {
     assert!(Raw::hello(sim.socket_addr(), (203, 210)).await.is_err());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn client_zero_sees_every_order_and_global_cancel_cancels_them_all() {
+    for range in [TEXT, PROTOBUF] {
+        let sim = start_demo().await;
+        let (mut master, _) = Raw::connect(sim.socket_addr(), range, 0).await;
+        let (mut one, next) = Raw::connect(sim.socket_addr(), range, 31).await;
+        for (id, limit) in [(next, 200.0), (next + 1, 210.0)] {
+            one.send(&place(
+                id,
+                stock("AAPL"),
+                order("BUY", 1, Some(limit), "DU7654321", ""),
+            ))
+            .await;
+            one.until(status_is(id, "Submitted")).await;
+            master.until(status_is(id, "Submitted")).await;
+        }
+        master.send(&Request::ReqManagedAccounts).await;
+        master
+            .until(|e| matches!(e, Event::ManagedAccounts { accounts } if accounts.len() == 2))
+            .await;
+        master.send(&Request::ReqGlobalCancel).await;
+        for id in [next, next + 1] {
+            one.until(status_is(id, "Cancelled")).await;
+        }
+        assert!(sim.orders().iter().all(|o| o.status == "Cancelled"));
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn account_updates_carry_values_portfolio_time_and_end() {
+    for range in [TEXT, PROTOBUF] {
+        let sim = start_demo().await;
+        let (mut raw, next) = Raw::connect(sim.socket_addr(), range, 1).await;
+        let es = Contract {
+            local_symbol: sim
+                .catalogue()
+                .iter()
+                .find(|e| e.contract().symbol == "ES")
+                .map(|e| e.contract().local_symbol.clone())
+                .unwrap(),
+            sec_type: "FUT".into(),
+            exchange: "CME".into(),
+            ..Contract::default()
+        };
+        raw.send(&place(next, es, order("BUY", 1, None, ACCOUNT, "es")))
+            .await;
+        raw.until(status_is(next, "Filled")).await;
+        raw.send(&Request::ReqAccountUpdates {
+            subscribe: true,
+            account: ACCOUNT.into(),
+        })
+        .await;
+        let updates = raw
+            .until(|e| matches!(e, Event::AccountDownloadEnd { .. }))
+            .await;
+        let value = |key: &str, currency: &str| {
+            updates.iter().find_map(|e| match e {
+                Event::AccountValue {
+                    key: k,
+                    value,
+                    currency: c,
+                    account,
+                } if k == key && c == currency && account == ACCOUNT => Some(value.clone()),
+                _ => None,
+            })
+        };
+        // 1 ES at 6000 × 50, 0.85 commission: cash down, net liquidation only by the fee.
+        assert_eq!(value("TotalCashValue", "USD").as_deref(), Some("699999.15"));
+        assert_eq!(value("NetLiquidation", "USD").as_deref(), Some("999999.15"));
+        assert_eq!(value("CashBalance", "BASE").as_deref(), Some("699999.15"));
+        assert!(value("BuyingPower", "USD").is_some() && value("AvailableFunds", "USD").is_some());
+        assert!(
+            updates.iter().any(
+                |e| matches!(e, Event::PortfolioValue { contract, position, market_value, .. }
+            if contract.symbol == "ES" && *position == Decimal::ONE && *market_value == 300_000.0)
+            ),
+            "{updates:?}"
+        );
+        assert!(
+            updates
+                .iter()
+                .any(|e| matches!(e, Event::AccountUpdateTime { .. }))
+        );
+        sim.shutdown().await;
+    }
+}
