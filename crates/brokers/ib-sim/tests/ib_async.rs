@@ -92,6 +92,13 @@ async fn ib_async_connects_trades_reads_back_and_cancels_in_the_text_era() {
         out["positions_after"],
         json!([["DU1234567", "AAPL", 10.0, 230.0]])
     );
+    assert_eq!(
+        out["portfolio"],
+        json!([["AAPL", 10.0, 230.0, 2300.0, 230.0]])
+    );
+    // Cash paid 2,300 + 1 commission; the shares are worth 2,300 at the mark.
+    assert_eq!(out["net_liquidation"], json!(["999999.00"]));
+    assert_eq!(sim.net_liquidation("DU1234567"), 999_999.0);
     // The cancel confirmation (202) and the farm notices reached ib_async.
     let codes = out["error_codes"].as_array().unwrap();
     assert!(codes.contains(&json!(202)), "{codes:?}");

@@ -311,30 +311,33 @@ async fn refusals_carry_ibs_codes_in_both_eras() {
         raw.send(&place(8, stock("AAPL"), order("BUY", 0, None, ACCOUNT, "")))
             .await;
         raw.until(refused(8, 201)).await;
+        let huge = order("BUY", 2_000_000_000, None, ACCOUNT, "");
+        raw.send(&place(9, stock("AAPL"), huge)).await;
+        raw.until(refused(9, 201)).await;
         // What-if: an answer with a state, nothing recorded or executed.
         let mut what_if = order("BUY", 10, None, ACCOUNT, "what-if");
         what_if.what_if = true;
-        raw.send(&place(9, stock("AAPL"), what_if.clone())).await;
-        raw.until(|e| matches!(e, Event::OpenOrder { order_id: 9, .. }))
+        raw.send(&place(10, stock("AAPL"), what_if.clone())).await;
+        raw.until(|e| matches!(e, Event::OpenOrder { order_id: 10, .. }))
             .await;
         // Read-only API: orders (what-if included) and cancels answer 321.
         sim.faults().set_read_only(true);
-        raw.send(&place(10, stock("AAPL"), what_if)).await;
-        let e = raw.until(refused(10, 321)).await;
+        raw.send(&place(11, stock("AAPL"), what_if)).await;
+        let e = raw.until(refused(11, 321)).await;
         assert!(
             matches!(e.last(), Some(Event::Error { message, .. }) if message.contains("Read-Only"))
         );
-        raw.send(&Request::CancelOrder { order_id: 10 }).await;
-        raw.until(refused(10, 321)).await;
+        raw.send(&Request::CancelOrder { order_id: 11 }).await;
+        raw.until(refused(11, 321)).await;
         assert_eq!(sim.faults().fired(atomik_ib_sim::fault_kind::READ_ONLY), 2);
         sim.faults().set_read_only(false);
         raw.send(&place(
-            11,
+            12,
             stock("AAPL"),
             order("BUY", 1, None, ACCOUNT, ""),
         ))
         .await;
-        raw.until(status_is(11, "Filled")).await;
+        raw.until(status_is(12, "Filled")).await;
         assert_eq!(sim.orders().len(), 1, "only the last order was accepted");
         sim.shutdown().await;
     }

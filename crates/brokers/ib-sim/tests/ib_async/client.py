@@ -82,6 +82,16 @@ async def main(port):
         [p.account, p.contract.symbol, p.position, p.avgCost] for p in ib.positions()
     ]
 
+    # From the account-updates subscription ib_async made at connect.
+    out["portfolio"] = [
+        [p.contract.symbol, p.position, p.marketPrice, p.marketValue, p.averageCost]
+        for p in ib.portfolio(ACCOUNT)
+    ]
+    out["net_liquidation"] = [
+        v.value for v in ib.accountValues(ACCOUNT)
+        if v.tag == "NetLiquidation" and v.currency == "USD"
+    ]
+
     ib.cancelOrder(lmt.order)
     await until(lmt, "Cancelled")
     out["lmt_after_cancel"] = lmt.orderStatus.status
