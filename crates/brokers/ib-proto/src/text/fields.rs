@@ -224,7 +224,8 @@ impl<'a> Reader<'a> {
     /// The message id (first field) as text.
     pub fn id(&mut self) -> Result<i32, DecodeError> {
         let s = self.next();
-        s.parse()
+        s.trim()
+            .parse()
             .map_err(|_| DecodeError::BadField {
                 field: "message id",
                 value: s.to_string(),

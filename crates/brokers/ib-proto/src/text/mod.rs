@@ -4,14 +4,16 @@
 //! `ibapi` client; ib_async 2.1.0 agrees at the versions it speaks,
 //! 157–178, except where a comment says otherwise).
 //!
-//! Each message is described once, in [`requests`], [`events`] and
-//! [`orders`], over a [`fields::Walk`] that writes or reads.
+//! Each message is described once (`requests.rs`, `events.rs`,
+//! `orders.rs`) over a `fields::Walk` that either writes or reads it.
 
 mod contract;
 mod events;
-pub mod fields;
+mod fields;
 mod orders;
 mod requests;
+#[cfg(test)]
+mod rich;
 
 use fields::{Reader, Writer};
 

@@ -1,9 +1,8 @@
-//! Events byte for byte as ibapi 5.5's test fixtures
-//! (`testdata/builders/*.rs`) build them, and as its decoders
-//! (`orders/common/decoders.rs`, `accounts/common/decoders.rs`) require.
+//! Account, position, contract and handshake events byte for byte as
+//! ibapi 5.5's fixtures build them and its decoders
+//! (`accounts/common/decoders.rs`, `contracts/common/decoders.rs`) read them.
 
 use super::*;
-use crate::pb::{decode_event, encode_event};
 use crate::*;
 
 #[test]
@@ -54,252 +53,6 @@ fn handshake_events_as_ibapi_reads_them() {
         Event::CurrentTime {
             time: 1_764_601_200,
         },
-    );
-}
-
-#[test]
-fn order_status_as_the_ibapi_fixture() {
-    // OrderStatusResponse::default(): every number explicit, filled "0".
-    same_event(
-        &Wire::msg(3)
-            .int(1, 13)
-            .str(2, "Submitted")
-            .str(3, "0")
-            .str(4, "100")
-            .f64(5, 0.0)
-            .int(6, 1376327563)
-            .int(7, 0)
-            .f64(8, 0.0)
-            .int(9, 100)
-            .f64(11, 0.0)
-            .done(),
-        Event::OrderStatus {
-            order_id: 13,
-            status: "Submitted".into(),
-            filled: dec("0"),
-            remaining: dec("100"),
-            avg_fill_price: 0.0,
-            perm_id: 1376327563,
-            parent_id: 0,
-            last_fill_price: 0.0,
-            client_id: 100,
-            why_held: String::new(),
-            mkt_cap_price: 0.0,
-        },
-    );
-}
-
-fn tsla_wire() -> Wire {
-    Wire::body()
-        .int(1, 76792991)
-        .str(2, "TSLA")
-        .str(3, "STK")
-        .f64(5, 0.0)
-        .str(8, "SMART")
-        .str(10, "USD")
-        .str(11, "TSLA")
-        .str(12, "NMS")
-}
-
-fn tsla() -> Contract {
-    Contract {
-        con_id: 76792991,
-        symbol: "TSLA".into(),
-        sec_type: "STK".into(),
-        strike: Some(0.0),
-        exchange: "SMART".into(),
-        currency: "USD".into(),
-        local_symbol: "TSLA".into(),
-        trading_class: "NMS".into(),
-        ..Contract::default()
-    }
-}
-
-#[test]
-fn open_order_as_the_ibapi_fixture() {
-    // OpenOrderResponse::default(): TSLA STK BUY 100 MKT, Submitted.
-    let order = Wire::body()
-        .int(1, 100)
-        .int(2, 13)
-        .int(3, 1376327563)
-        .str(5, "BUY")
-        .str(6, "100")
-        .str(8, "MKT")
-        .f64(9, 0.0)
-        .f64(10, 0.0)
-        .str(11, "DAY")
-        .str(12, "DU1234567");
-    let bytes = Wire::msg(5)
-        .int(1, 13)
-        .msg_field(2, tsla_wire())
-        .msg_field(3, order)
-        .msg_field(4, Wire::body().str(1, "Submitted"))
-        .done();
-    let want = Event::OpenOrder {
-        order_id: 13,
-        contract: tsla(),
-        order: Order {
-            order_id: 13,
-            client_id: 100,
-            perm_id: 1376327563,
-            action: "BUY".into(),
-            total_quantity: dec("100"),
-            order_type: "MKT".into(),
-            limit_price: Some(0.0),
-            aux_price: Some(0.0),
-            tif: "DAY".into(),
-            account: "DU1234567".into(),
-            transmit: true,
-            ..Order::default()
-        },
-        state: OrderState {
-            status: "Submitted".into(),
-            ..OrderState::default()
-        },
-    };
-    assert_eq!(event(&bytes), want);
-    // What we write carries what ibapi requires: contract, order with an
-    // action, state with a status, and an explicit transmit.
-    let ours = encode_event(&want, 226);
-    let order = Wire::body()
-        .int(1, 100)
-        .int(2, 13)
-        .int(3, 1376327563)
-        .int(4, 0)
-        .str(5, "BUY")
-        .str(6, "100")
-        .str(8, "MKT")
-        .f64(9, 0.0)
-        .f64(10, 0.0)
-        .str(11, "DAY")
-        .str(12, "DU1234567")
-        .int(66, 1);
-    let expected = Wire::msg(5)
-        .int(1, 13)
-        .msg_field(2, tsla_wire())
-        .msg_field(3, order)
-        .msg_field(4, Wire::body().str(1, "Submitted"))
-        .done();
-    assert_eq!(ours, expected);
-}
-
-#[test]
-fn a_reported_order_always_names_its_client() {
-    // ibapi takes an order without a client id for its own connection's;
-    // client 0 (TWS's manual orders) must be on the wire.
-    let bytes = encode_event(
-        &Event::OpenOrder {
-            order_id: 5,
-            contract: aapl(),
-            order: Order {
-                order_id: 5,
-                action: "BUY".into(),
-                ..Order::default()
-            },
-            state: OrderState {
-                status: "Submitted".into(),
-                ..OrderState::default()
-            },
-        },
-        226,
-    );
-    let order = Wire::body()
-        .int(1, 0)
-        .int(2, 5)
-        .int(3, 0)
-        .int(4, 0)
-        .str(5, "BUY")
-        .str(6, "0")
-        .int(66, 0);
-    let want = Wire::msg(5)
-        .int(1, 5)
-        .msg_field(2, aapl_wire())
-        .msg_field(3, order)
-        .msg_field(4, Wire::body().str(1, "Submitted"))
-        .done();
-    assert_eq!(bytes, want);
-}
-
-#[test]
-fn ibapi_refuses_frames_without_their_sub_messages_and_so_do_we() {
-    let no_state = Wire::msg(5)
-        .int(1, 13)
-        .msg_field(2, tsla_wire())
-        .msg_field(3, Wire::body().str(5, "BUY"))
-        .done();
-    assert!(decode_event(&no_state, 226).is_err());
-    let no_contract = Wire::msg(61).str(1, "DU1").str(3, "1").done();
-    assert!(decode_event(&no_contract, 226).is_err());
-}
-
-#[test]
-fn execution_and_commission_as_the_ibapi_fixtures() {
-    let execution = Wire::body()
-        .int(1, 13)
-        .str(2, "00025b46.63f8f39c.01.01")
-        .str(3, "20230224  12:04:56")
-        .str(4, "DU1234567")
-        .str(5, "ISLAND")
-        .str(6, "BOT")
-        .str(7, "100")
-        .f64(8, 196.52)
-        .int(9, 1376327563)
-        .int(10, 100)
-        .int(11, 0)
-        .str(12, "100")
-        .f64(13, 196.52)
-        .int(18, 2);
-    let bytes = Wire::msg(11)
-        .int(1, -1)
-        .msg_field(2, Wire::body().int(1, 76792991).str(2, "TSLA"))
-        .msg_field(3, execution)
-        .done();
-    let Event::ExecDetails {
-        req_id,
-        contract,
-        execution,
-    } = event(&bytes)
-    else {
-        panic!("not ExecDetails");
-    };
-    assert_eq!((req_id, contract.con_id), (-1, 76792991));
-    assert_eq!(
-        execution,
-        Execution {
-            order_id: 13,
-            client_id: 100,
-            exec_id: "00025b46.63f8f39c.01.01".into(),
-            time: "20230224  12:04:56".into(),
-            account: "DU1234567".into(),
-            exchange: "ISLAND".into(),
-            side: "BOT".into(),
-            shares: dec("100"),
-            price: 196.52,
-            perm_id: 1376327563,
-            liquidation: 0,
-            cum_qty: dec("100"),
-            avg_price: 196.52,
-            order_ref: String::new(),
-        }
-    );
-    // IB's "no realized P&L" is f64::MAX.
-    same_event(
-        &Wire::msg(59)
-            .str(1, "00025b46.63f8f39c.01.01")
-            .f64(2, 1.0)
-            .str(3, "USD")
-            .f64(4, f64::MAX)
-            .done(),
-        Event::CommissionReport {
-            exec_id: "00025b46.63f8f39c.01.01".into(),
-            commission: 1.0,
-            currency: "USD".into(),
-            realized_pnl: None,
-        },
-    );
-    same_event(
-        &Wire::msg(55).int(1, 9001).done(),
-        Event::ExecDetailsEnd { req_id: 9001 },
     );
 }
 
@@ -377,6 +130,8 @@ fn contract_details_carry_min_tick_as_a_string() {
         .str(7, "E-mini S&P 500")
         .str(8, "202612")
         .str(12, "US/Central")
+        .str(13, "20261201:1700-20261202:1600")
+        .str(14, "20261202:0830-20261202:1600")
         .str(24, "1")
         .str(25, "1");
     let contract = Wire::body()
@@ -398,8 +153,83 @@ fn contract_details_carry_min_tick_as_a_string() {
     assert_eq!(details.under_con_id, 11004968);
     assert_eq!(details.min_size, Some(dec("1")));
     assert_eq!(details.order_types, "LMT,MKT");
+    assert_eq!(details.valid_exchanges, "CME");
+    assert_eq!(details.market_name, "ES");
+    assert_eq!(details.long_name, "E-mini S&P 500");
+    assert_eq!(details.contract_month, "202612");
+    assert_eq!(details.time_zone_id, "US/Central");
+    assert_eq!(details.trading_hours, "20261201:1700-20261202:1600");
+    assert_eq!(details.liquid_hours, "20261202:0830-20261202:1600");
+    assert_eq!(details.size_increment, Some(dec("1")));
     same_event(
         &Wire::msg(52).int(1, 9002).done(),
         Event::ContractDataEnd { req_id: 9002 },
     );
+}
+
+#[test]
+fn portfolio_value_and_account_summary() {
+    same_event(
+        &Wire::msg(7)
+            .msg_field(1, aapl_wire())
+            .str(2, "10")
+            .f64(3, 190.5)
+            .f64(4, 1905.0)
+            .f64(5, 180.25)
+            .f64(6, 102.5)
+            .f64(7, -3.0)
+            .str(8, "DU1234567")
+            .done(),
+        Event::PortfolioValue {
+            contract: aapl(),
+            position: dec("10"),
+            market_price: 190.5,
+            market_value: 1905.0,
+            average_cost: 180.25,
+            unrealized_pnl: 102.5,
+            realized_pnl: -3.0,
+            account: "DU1234567".into(),
+        },
+    );
+    same_event(
+        &Wire::msg(63)
+            .int(1, 9003)
+            .str(2, "DU1234567")
+            .str(3, "NetLiquidation")
+            .str(4, "1000.5")
+            .str(5, "USD")
+            .done(),
+        Event::AccountSummary {
+            req_id: 9003,
+            account: "DU1234567".into(),
+            tag: "NetLiquidation".into(),
+            value: "1000.5".into(),
+            currency: "USD".into(),
+        },
+    );
+}
+
+#[test]
+fn reject_json_and_why_held_at_their_tags() {
+    same_event(
+        &Wire::msg(4)
+            .int(1, 42)
+            .int(3, 201)
+            .str(4, "Order rejected")
+            .str(5, "{}")
+            .done(),
+        Event::Error {
+            id: 42,
+            time_ms: 0,
+            code: 201,
+            message: "Order rejected".into(),
+            advanced_order_reject_json: "{}".into(),
+        },
+    );
+    let Event::OrderStatus { why_held, .. } =
+        event(&Wire::msg(3).str(2, "PreSubmitted").str(10, "locate").done())
+    else {
+        panic!("not OrderStatus");
+    };
+    assert_eq!(why_held, "locate");
 }

@@ -211,7 +211,10 @@ fn ibapi_execution_request_is_read() {
     let filter = Wire::body()
         .int(1, 7)
         .str(2, "DU1234567")
+        .str(3, "20261201 09:30:00")
         .str(4, "TSLA")
+        .str(5, "STK")
+        .str(6, "ISLAND")
         .str(7, "BUY")
         .int(8, 2)
         .int(9, 20261130);
@@ -223,9 +226,11 @@ fn ibapi_execution_request_is_read() {
             filter: ExecutionFilter {
                 client_id: Some(7),
                 account: "DU1234567".into(),
+                time: "20261201 09:30:00".into(),
                 symbol: "TSLA".into(),
+                sec_type: "STK".into(),
+                exchange: "ISLAND".into(),
                 side: "BUY".into(),
-                ..ExecutionFilter::default()
             },
         }
     );
@@ -258,5 +263,16 @@ fn ibapi_contract_data_request_is_read() {
                 ..Contract::default()
             },
         }
+    );
+}
+
+#[test]
+fn start_api_capabilities_at_tag_2() {
+    same_request(
+        &Wire::msg(71).int(1, 0).str(2, "+PACEAPI").done(),
+        Request::StartApi {
+            client_id: 0,
+            optional_capabilities: "+PACEAPI".into(),
+        },
     );
 }

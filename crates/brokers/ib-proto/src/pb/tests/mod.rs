@@ -5,6 +5,7 @@
 mod fixtures;
 mod garbage;
 mod golden_events;
+mod golden_orders;
 mod golden_requests;
 mod roundtrip;
 
