@@ -3,8 +3,9 @@
 //! nothing changed but its address: the handshake, managed accounts,
 //! contract details, positions, a market order that fills (order update
 //! stream), a resting limit order, open / all open / completed orders,
-//! executions, a cancel, and a second client id in use (326). Everything
-//! ibapi parsed must agree with the simulator's ledger.
+//! executions, account summary and updates, a cancel, and a second client
+//! id in use (326). Everything ibapi parsed must agree with the simulator's
+//! ledger.
 
 mod common;
 
@@ -12,8 +13,9 @@ use common::{WAIT, start_demo};
 use futures::{Stream, StreamExt};
 use ibapi::orders::{CancelOrder, Executions, OrderStatusKind};
 use ibapi::prelude::{
-    Action, Client, Contract, ExecutionFilter, OrderUpdate, Orders, PlaceOrder, PositionUpdate,
-    SubscriptionItem, SubscriptionItemStreamExt, order_builder,
+    AccountGroup, AccountId, AccountSummaryResult, AccountUpdate, Action, Client, Contract,
+    ExecutionFilter, OrderUpdate, Orders, PlaceOrder, PositionUpdate, SubscriptionItem,
+    SubscriptionItemStreamExt, order_builder,
 };
 
 const ACCOUNT: &str = "DU1234567";
@@ -258,6 +260,62 @@ async fn ibapi_connects_reads_trades_and_cancels() {
     // Positions now hold the shares.
     let held = positions(&client).await;
     assert_eq!(held, [(ACCOUNT.to_string(), 265598, 10.0, 230.0)]);
+
+    // Account summary and account updates agree with the ledger.
+    let mut summary = client
+        .account_summary(
+            &AccountGroup("All".into()),
+            &["NetLiquidation", "TotalCashValue"],
+        )
+        .await
+        .unwrap()
+        .filter_data();
+    let mut rows = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, summary.next()).await {
+            Ok(Some(Ok(AccountSummaryResult::Summary(r)))) => {
+                rows.push((r.account, r.tag, r.value, r.currency))
+            }
+            Ok(Some(Ok(AccountSummaryResult::End))) => break,
+            other => panic!("account summary: {other:?}"),
+        }
+    }
+    let cash = format!("{:.2}", sim.cash(ACCOUNT));
+    let nlv = format!("{:.2}", sim.net_liquidation(ACCOUNT));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.contains(&(
+        ACCOUNT.into(),
+        "TotalCashValue".into(),
+        cash.clone(),
+        "USD".into()
+    )));
+    assert!(rows.contains(&(ACCOUNT.into(), "NetLiquidation".into(), nlv, "USD".into())));
+    drop(summary);
+    let mut updates_sub = client
+        .account_updates(&AccountId(ACCOUNT.into()))
+        .await
+        .unwrap()
+        .filter_data();
+    let (mut values, mut portfolio) = (Vec::new(), Vec::new());
+    loop {
+        match tokio::time::timeout(WAIT, updates_sub.next()).await {
+            Ok(Some(Ok(AccountUpdate::AccountValue(v)))) => {
+                values.push((v.key, v.value, v.currency))
+            }
+            Ok(Some(Ok(AccountUpdate::PortfolioValue(p)))) => {
+                portfolio.push((p.contract.contract_id, p.position, p.market_price))
+            }
+            Ok(Some(Ok(AccountUpdate::UpdateTime(_)))) => {}
+            Ok(Some(Ok(AccountUpdate::End))) => break,
+            other => panic!("account updates: {other:?}"),
+        }
+    }
+    assert!(
+        values.contains(&("TotalCashValue".into(), cash, "USD".into())),
+        "{values:?}"
+    );
+    assert_eq!(portfolio, [(265598, 10.0, 230.0)]);
+    drop(updates_sub);
 
     // Cancel the limit order.
     let mut cancel = client.cancel_order(lmt_id, "").await.unwrap();
