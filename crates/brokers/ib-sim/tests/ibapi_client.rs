@@ -3,8 +3,8 @@
 //! nothing changed but its address: the handshake, managed accounts,
 //! contract details, positions, a market order that fills (order update
 //! stream), a resting limit order, open / all open / completed orders,
-//! executions, account summary and updates, a cancel, and a second client
-//! id in use (326). Everything ibapi parsed must agree with the simulator's
+//! executions, account summary and updates, a cancel, a future by con id
+//! (fill, and 110 off the tick), and a second client id in use (326). Everything ibapi parsed must agree with the simulator's
 //! ledger.
 
 mod common;
@@ -333,6 +333,57 @@ async fn ibapi_connects_reads_trades_and_cancels() {
         }
     }
     assert_eq!(sim.orders()[1].status, "Cancelled");
+
+    // A future by con id on the second account: a market order fills at the
+    // mark; a limit off the 0.25 tick is refused with 110.
+    let front = Contract {
+        contract_id: mnq[0].contract.contract_id,
+        exchange: "CME".into(),
+        ..Contract::default()
+    };
+    let mut fut = order_builder::market_order(Action::Sell, 2.0);
+    fut.account = "DU7654321".into();
+    let fut_id = client.next_order_id();
+    client.submit_order(fut_id, &front, &fut).await.unwrap();
+    wait_for(&mut updates, "the future's fill", |u| match u {
+        OrderUpdate::OrderStatus(s)
+            if s.order_id == fut_id && s.status == OrderStatusKind::Filled =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    let filled = sim
+        .orders()
+        .into_iter()
+        .find(|o| o.order_id == fut_id)
+        .unwrap();
+    assert_eq!(
+        (
+            filled.contract.symbol.as_str(),
+            filled.account.as_str(),
+            filled.avg_price
+        ),
+        ("MNQ", "DU7654321", 21000.0)
+    );
+    let mut off_tick = order_builder::limit_order(Action::Buy, 1.0, 21000.1);
+    off_tick.account = "DU7654321".into();
+    let off_id = client.next_order_id();
+    let mut refused = client.place_order(off_id, &front, &off_tick).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let code = loop {
+        match tokio::time::timeout_at(deadline, refused.next()).await {
+            Ok(Some(Ok(SubscriptionItem::Notice(n)))) => break n.code,
+            Ok(Some(Err(ibapi::Error::Notice(n)))) => break n.code,
+            Ok(Some(Ok(SubscriptionItem::Data(d)))) => {
+                panic!("an off-tick order was accepted: {d:?}")
+            }
+            other => panic!("no refusal: {other:?}"),
+        }
+    };
+    assert_eq!(code, 110);
+    assert!(!sim.orders().iter().any(|o| o.order_id == off_id));
 
     // A second connection with client id 100 is refused with 326.
     let second = tokio::time::timeout(WAIT, Client::connect(&addr, 100))
