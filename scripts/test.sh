@@ -17,7 +17,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # Binance's official connector (a dev-dependency of the conformance test) links OpenSSL.
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
-# ccxt drives the Binance simulator in crates/brokers/binance-sim/tests/ccxt.rs.
+# ccxt drives the Binance simulator in crates/brokers/binance-sim/tests/ccxt.rs,
+# ib_async the IB simulator in crates/brokers/ib-sim/tests/ib_async.rs.
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the browser tests"
@@ -38,6 +39,13 @@ if ! python3 -c "import ccxt, sys; sys.exit(ccxt.__version__ != '$CCXT_VERSION')
   echo "installing ccxt $CCXT_VERSION for the Binance simulator's client test"
   python3 -m pip install -q "ccxt==$CCXT_VERSION" 2>/dev/null ||
     python3 -m pip install -q --break-system-packages "ccxt==$CCXT_VERSION"
+fi
+
+IB_ASYNC_VERSION=2.1.0
+if ! python3 -c "import ib_async, sys; sys.exit(ib_async.__version__ != '$IB_ASYNC_VERSION')" 2>/dev/null; then
+  echo "installing ib_async $IB_ASYNC_VERSION for the IB simulator's client test"
+  python3 -m pip install -q "ib_async==$IB_ASYNC_VERSION" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "ib_async==$IB_ASYNC_VERSION"
 fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then

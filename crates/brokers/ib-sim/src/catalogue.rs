@@ -98,7 +98,9 @@ pub fn quarterly_expiries(
         year += 1;
     }
     if let (Some(front), Some(days)) = (out.first_mut(), front_in_days) {
-        front.3 = today + time::Duration::days(days as i64);
+        front.3 = today
+            .checked_add(time::Duration::days(days as i64))
+            .unwrap_or(front.3);
     }
     out
 }

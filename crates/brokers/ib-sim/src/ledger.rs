@@ -407,7 +407,7 @@ mod tests {
         let config = SimConfig::demo(Arc::new(ManualClock::new(0)));
         let mut s = State::new(&config, 0);
         let aapl = s.catalogue.by_con_id(265598).unwrap().contract().clone();
-        let mut place = |s: &mut State, action: &str, qty: i64| {
+        let place = |s: &mut State, action: &str, qty: i64| {
             let perm_id = s.new_perm_id();
             s.orders.push(SimOrder {
                 account: "DU1234567".into(),

@@ -59,7 +59,7 @@ pub(crate) enum To {
 }
 
 pub(crate) enum Out {
-    Event(Event),
+    Event(Box<Event>),
     /// Flush what came before, then close the socket.
     Close,
 }
@@ -106,7 +106,7 @@ impl Shared {
                     To::AccountSubs(a) => c.account_updates.as_deref() == Some(a.as_str()),
                 };
                 if hit {
-                    let _ = c.tx.send(Out::Event(event.clone()));
+                    let _ = c.tx.send(Out::Event(Box::new(event.clone())));
                 }
             }
         }
@@ -164,7 +164,7 @@ impl Shared {
     fn broadcast_notice(&self, code: i32, message: &str) {
         let event = self.error(-1, code, message);
         for c in self.conns().values().filter(|c| c.client_id.is_some()) {
-            let _ = c.tx.send(Out::Event(event.clone()));
+            let _ = c.tx.send(Out::Event(Box::new(event.clone())));
         }
     }
 

@@ -19,6 +19,9 @@ pub(crate) enum After {
     Drop,
 }
 
+/// Orders above this size are refused, so positions stay in range.
+const MAX_QUANTITY: i64 = 1_000_000_000;
+
 pub(crate) const READ_ONLY_MSG: &str =
     "Error validating request.-'bW' : cause - The API interface is currently in Read-Only mode.";
 
@@ -215,6 +218,12 @@ fn validate(
             ));
         }
     };
+    if order.total_quantity > Decimal::from(MAX_QUANTITY) {
+        return Err(rejected(format!(
+            "The order size {} is over the limit of {MAX_QUANTITY}.",
+            order.total_quantity
+        )));
+    }
     if order.total_quantity <= Decimal::ZERO {
         return Err(rejected(format!(
             "The order size {} is not valid: it must be greater than zero.",

@@ -319,3 +319,31 @@ async fn the_http_side_shows_the_ledger_moves_marks_and_sets_faults() {
     raw.until_closed().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn refusing_connections_is_a_switch() {
+    let sim = start_demo().await;
+    let (mut open, _) = Raw::connect(sim.socket_addr(), TEXT, 1).await;
+    sim.faults().set_refuse_connections(true);
+    for range in [TEXT, PROTOBUF] {
+        assert!(Raw::hello(sim.socket_addr(), range).await.is_err());
+    }
+    assert_eq!(sim.faults().fired(fault_kind::REFUSED_CONNECTION), 2);
+    // A connection made before keeps working.
+    open.send(&Request::ReqCurrentTime).await;
+    open.until(|e| matches!(e, Event::CurrentTime { .. })).await;
+    sim.faults().set_refuse_connections(false);
+    let (_again, _) = Raw::connect(sim.socket_addr(), PROTOBUF, 2).await;
+
+    // Connectivity loss over HTTP reaches every connection.
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", sim.http_base_url()))
+        .json(&json!({"connectivity_lost": {"ms": 100}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    open.until(is_error(1100)).await;
+    open.until(is_error(1102)).await;
+    sim.shutdown().await;
+}

@@ -311,30 +311,33 @@ async fn refusals_carry_ibs_codes_in_both_eras() {
         raw.send(&place(8, stock("AAPL"), order("BUY", 0, None, ACCOUNT, "")))
             .await;
         raw.until(refused(8, 201)).await;
+        let huge = order("BUY", 2_000_000_000, None, ACCOUNT, "");
+        raw.send(&place(9, stock("AAPL"), huge)).await;
+        raw.until(refused(9, 201)).await;
         // What-if: an answer with a state, nothing recorded or executed.
         let mut what_if = order("BUY", 10, None, ACCOUNT, "what-if");
         what_if.what_if = true;
-        raw.send(&place(9, stock("AAPL"), what_if.clone())).await;
-        raw.until(|e| matches!(e, Event::OpenOrder { order_id: 9, .. }))
+        raw.send(&place(10, stock("AAPL"), what_if.clone())).await;
+        raw.until(|e| matches!(e, Event::OpenOrder { order_id: 10, .. }))
             .await;
         // Read-only API: orders (what-if included) and cancels answer 321.
         sim.faults().set_read_only(true);
-        raw.send(&place(10, stock("AAPL"), what_if)).await;
-        let e = raw.until(refused(10, 321)).await;
+        raw.send(&place(11, stock("AAPL"), what_if)).await;
+        let e = raw.until(refused(11, 321)).await;
         assert!(
             matches!(e.last(), Some(Event::Error { message, .. }) if message.contains("Read-Only"))
         );
-        raw.send(&Request::CancelOrder { order_id: 10 }).await;
-        raw.until(refused(10, 321)).await;
+        raw.send(&Request::CancelOrder { order_id: 11 }).await;
+        raw.until(refused(11, 321)).await;
         assert_eq!(sim.faults().fired(atomik_ib_sim::fault_kind::READ_ONLY), 2);
         sim.faults().set_read_only(false);
         raw.send(&place(
-            11,
+            12,
             stock("AAPL"),
             order("BUY", 1, None, ACCOUNT, ""),
         ))
         .await;
-        raw.until(status_is(11, "Filled")).await;
+        raw.until(status_is(12, "Filled")).await;
         assert_eq!(sim.orders().len(), 1, "only the last order was accepted");
         sim.shutdown().await;
     }
@@ -403,4 +406,92 @@ async fn a_client_without_a_common_version_gets_no_answer() {
     // The mixed band alone (201–212) is not spoken either.
     assert!(Raw::hello(sim.socket_addr(), (203, 210)).await.is_err());
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_zero_sees_every_order_and_global_cancel_cancels_them_all() {
+    for range in [TEXT, PROTOBUF] {
+        let sim = start_demo().await;
+        let (mut master, _) = Raw::connect(sim.socket_addr(), range, 0).await;
+        let (mut one, next) = Raw::connect(sim.socket_addr(), range, 31).await;
+        for (id, limit) in [(next, 200.0), (next + 1, 210.0)] {
+            one.send(&place(
+                id,
+                stock("AAPL"),
+                order("BUY", 1, Some(limit), "DU7654321", ""),
+            ))
+            .await;
+            one.until(status_is(id, "Submitted")).await;
+            master.until(status_is(id, "Submitted")).await;
+        }
+        master.send(&Request::ReqManagedAccounts).await;
+        master
+            .until(|e| matches!(e, Event::ManagedAccounts { accounts } if accounts.len() == 2))
+            .await;
+        master.send(&Request::ReqGlobalCancel).await;
+        for id in [next, next + 1] {
+            one.until(status_is(id, "Cancelled")).await;
+        }
+        assert!(sim.orders().iter().all(|o| o.status == "Cancelled"));
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn account_updates_carry_values_portfolio_time_and_end() {
+    for range in [TEXT, PROTOBUF] {
+        let sim = start_demo().await;
+        let (mut raw, next) = Raw::connect(sim.socket_addr(), range, 1).await;
+        let es = Contract {
+            local_symbol: sim
+                .catalogue()
+                .iter()
+                .find(|e| e.contract().symbol == "ES")
+                .map(|e| e.contract().local_symbol.clone())
+                .unwrap(),
+            sec_type: "FUT".into(),
+            exchange: "CME".into(),
+            ..Contract::default()
+        };
+        raw.send(&place(next, es, order("BUY", 1, None, ACCOUNT, "es")))
+            .await;
+        raw.until(status_is(next, "Filled")).await;
+        raw.send(&Request::ReqAccountUpdates {
+            subscribe: true,
+            account: ACCOUNT.into(),
+        })
+        .await;
+        let updates = raw
+            .until(|e| matches!(e, Event::AccountDownloadEnd { .. }))
+            .await;
+        let value = |key: &str, currency: &str| {
+            updates.iter().find_map(|e| match e {
+                Event::AccountValue {
+                    key: k,
+                    value,
+                    currency: c,
+                    account,
+                } if k == key && c == currency && account == ACCOUNT => Some(value.clone()),
+                _ => None,
+            })
+        };
+        // 1 ES at 6000 × 50, 0.85 commission: cash down, net liquidation only by the fee.
+        assert_eq!(value("TotalCashValue", "USD").as_deref(), Some("699999.15"));
+        assert_eq!(value("NetLiquidation", "USD").as_deref(), Some("999999.15"));
+        assert_eq!(value("CashBalance", "BASE").as_deref(), Some("699999.15"));
+        assert!(value("BuyingPower", "USD").is_some() && value("AvailableFunds", "USD").is_some());
+        assert!(
+            updates.iter().any(
+                |e| matches!(e, Event::PortfolioValue { contract, position, market_value, .. }
+            if contract.symbol == "ES" && *position == Decimal::ONE && *market_value == 300_000.0)
+            ),
+            "{updates:?}"
+        );
+        assert!(
+            updates
+                .iter()
+                .any(|e| matches!(e, Event::AccountUpdateTime { .. }))
+        );
+        sim.shutdown().await;
+    }
 }

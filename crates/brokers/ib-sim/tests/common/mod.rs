@@ -84,11 +84,23 @@ impl Raw {
         Some(decode_event(&payload, self.version).expect("decodes"))
     }
 
+    /// The next event, or None at end of stream or after [`WAIT`].
+    async fn try_next(&mut self) -> Result<Option<Event>, ()> {
+        match tokio::time::timeout(WAIT, read_frame(&mut self.rd)).await {
+            Err(_) => Err(()),
+            Ok(Err(_)) => Ok(None),
+            Ok(Ok(payload)) => Ok(Some(decode_event(&payload, self.version).expect("decodes"))),
+        }
+    }
+
     /// Events up to and including the first that `last` accepts.
     pub async fn until(&mut self, last: impl Fn(&Event) -> bool) -> Vec<Event> {
         let mut seen = Vec::new();
         loop {
-            match self.next().await {
+            let Ok(next) = self.try_next().await else {
+                panic!("the awaited event did not come within {WAIT:?}; saw {seen:?}");
+            };
+            match next {
                 Some(e) => {
                     let done = last(&e);
                     seen.push(e);
