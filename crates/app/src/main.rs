@@ -150,9 +150,11 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
         handle.rest_url(),
         handle.auth_url()
     );
-    let binance =
-        atomik_binance_sim::start(atomik_binance_sim::SimConfig::demo(clock.clone()), args.binance)
-            .await?;
+    let binance = atomik_binance_sim::start(
+        atomik_binance_sim::SimConfig::demo(clock.clone()),
+        args.binance,
+    )
+    .await?;
     println!(
         "Binance simulator: {} (demo API key {})",
         binance.base_url(),

@@ -175,7 +175,11 @@ async fn register_ib(
         atomik_ib::IbConfig::default(),
         clock.clone(),
     ));
-    brokers.add(BrokerKind::InteractiveBrokers, Environment::Paper, ib.clone());
+    brokers.add(
+        BrokerKind::InteractiveBrokers,
+        Environment::Paper,
+        ib.clone(),
+    );
     brokers.add(BrokerKind::InteractiveBrokers, Environment::Live, ib);
     if !settings.demo {
         return Ok(None);

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 async fn settled(e: &IbEnv, signal_id: &str) -> Vec<execution::IntentView> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let intents = execution::intents_of_signal(&e.app.db, signal_id).await.unwrap();
+        let intents = execution::intents_of_signal(&e.app.db, signal_id)
+            .await
+            .unwrap();
         if !intents.is_empty() && intents.iter().all(|i| i.status.is_terminal()) {
             return intents;
         }
@@ -24,7 +26,12 @@ async fn settled(e: &IbEnv, signal_id: &str) -> Vec<execution::IntentView> {
 }
 
 async fn fire(url: &str, payload: Value) -> String {
-    let res = atomik_testkit::client().post(url).json(&payload).send().await.unwrap();
+    let res = atomik_testkit::client()
+        .post(url)
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
     body["signal_id"].as_str().unwrap().to_string()

@@ -186,7 +186,11 @@ impl Fixture {
     /// `account_id`, Test Connection, then Save.
     pub async fn ib_account(&self, account_id: &str) -> Connected {
         let before = self.account_ids().await;
-        let choose = get_text(&self.client, &self.url("/broker-accounts/connect?broker=ib")).await;
+        let choose = get_text(
+            &self.client,
+            &self.url("/broker-accounts/connect?broker=ib"),
+        )
+        .await;
         assert!(choose.contains("id=\"env-paper\""), "{choose}");
         let connect = get_text(
             &self.client,
@@ -195,7 +199,10 @@ impl Fixture {
         .await;
         let value = |name: &str| {
             let marker = format!("name=\"{name}\" id=\"{name}\" value=\"");
-            let at = connect.find(&marker).unwrap_or_else(|| panic!("no {name} field: {connect}")) + marker.len();
+            let at = connect
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no {name} field: {connect}"))
+                + marker.len();
             connect[at..at + connect[at..].find('"').expect("closing quote")].to_string()
         };
         let (host, port, client_id) = (value("host"), value("port"), value("client_id"));
@@ -216,7 +223,10 @@ impl Fixture {
             .await;
         assert!(tested.contains("Connection OK"), "{tested}");
         let marker = "name=\"pending\" value=\"";
-        let at = tested.find(marker).expect("a Save form for the tested Gateway") + marker.len();
+        let at = tested
+            .find(marker)
+            .expect("a Save form for the tested Gateway")
+            + marker.len();
         let pending = tested[at..at + tested[at..].find('"').expect("closing quote")].to_string();
         let saved = self
             .post_form(
@@ -228,7 +238,10 @@ impl Fixture {
                 ],
             )
             .await;
-        assert!(saved.contains("Connected Interactive Brokers Paper"), "{saved}");
+        assert!(
+            saved.contains("Connected Interactive Brokers Paper"),
+            "{saved}"
+        );
         let id = self.new_account(&before).await;
         Connected {
             id,

@@ -617,7 +617,11 @@ pub async fn ib_app(test_db: TestDb, server_config: ServerConfig) -> IbEnv {
         clock.clone(),
     ));
     let mut brokers = Brokers::new();
-    brokers.add(BrokerKind::InteractiveBrokers, Environment::Paper, ib.clone());
+    brokers.add(
+        BrokerKind::InteractiveBrokers,
+        Environment::Paper,
+        ib.clone(),
+    );
     brokers.add(BrokerKind::InteractiveBrokers, Environment::Live, ib);
     let address = sim.socket_addr();
     brokers.add_gateway(

@@ -330,7 +330,10 @@ pub async fn find(
     let executed = executions(conn, account, order_ref, timeout).await?;
     if let Some(mut found) = completed_orders(conn, account, order_ref, timeout).await? {
         // Text-era completed orders carry no order id; executions do.
-        if let Some(exec) = executed.as_ref().filter(|_| found.broker_order_id.starts_with("perm:")) {
+        if let Some(exec) = executed
+            .as_ref()
+            .filter(|_| found.broker_order_id.starts_with("perm:"))
+        {
             found.broker_order_id = exec.broker_order_id.clone();
         }
         return Ok(Some(found));

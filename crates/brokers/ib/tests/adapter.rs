@@ -23,13 +23,25 @@ async fn test_connection_reports_version_accounts_and_balances_in_both_eras() {
     for range in ERAS {
         let gw = gateway(range).await;
         let report = gw.ib.test_connection(&gw.session(7)).await.unwrap();
-        let ids: Vec<_> = report.accounts.iter().map(|a| (a.id.as_str(), a.active)).collect();
-        assert_eq!(ids, [("DU1234567", true), ("DU7654321", false)], "{range:?}");
+        let ids: Vec<_> = report
+            .accounts
+            .iter()
+            .map(|a| (a.id.as_str(), a.active))
+            .collect();
+        assert_eq!(
+            ids,
+            [("DU1234567", true), ("DU7654321", false)],
+            "{range:?}"
+        );
         assert!(report.can_trade, "{range:?}: {:?}", report.notes);
         assert_eq!(report.balances[0].currency, "USD");
         assert_eq!(report.balances[0].amount, Decimal::from(1_000_000));
         let version = format!("server version {}", range.1);
-        assert!(report.notes[0].contains(&version), "{range:?}: {:?}", report.notes);
+        assert!(
+            report.notes[0].contains(&version),
+            "{range:?}: {:?}",
+            report.notes
+        );
         let era = if range.1 >= 213 { "protobuf" } else { "text" };
         assert!(report.notes[0].contains(era), "{:?}", report.notes);
         // The read-only check placed a what-if order: nothing executed.
@@ -41,22 +53,39 @@ async fn test_connection_reports_version_accounts_and_balances_in_both_eras() {
 async fn what_cannot_work_is_explained_at_test_connection() {
     let gw = gateway(PROTOBUF).await;
     // An account the Gateway does not manage.
-    let err = gw.ib.test_connection(&gw.session_for(7, "U999")).await.unwrap_err();
+    let err = gw
+        .ib
+        .test_connection(&gw.session_for(7, "U999"))
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("U999") && text.contains("DU1234567, DU7654321"), "{text}");
+    assert!(
+        text.contains("U999") && text.contains("DU1234567, DU7654321"),
+        "{text}"
+    );
 
     // A client id already in use by another program.
-    let other = atomik_ib::InteractiveBrokers::new(fast_config(), std::sync::Arc::new(atomik_broker::SystemClock));
+    let other = atomik_ib::InteractiveBrokers::new(
+        fast_config(),
+        std::sync::Arc::new(atomik_broker::SystemClock),
+    );
     other.test_connection(&gw.session(9)).await.unwrap();
     let err = gw.ib.test_connection(&gw.session(9)).await.unwrap_err();
     assert!(matches!(err, BrokerError::Misconfigured(_)), "{err:?}");
-    assert!(err.to_string().contains("326") && err.to_string().contains("client id 9"), "{err}");
+    assert!(
+        err.to_string().contains("326") && err.to_string().contains("client id 9"),
+        "{err}"
+    );
 
     // Read-only API: tested fine, but no trading.
     gw.sim.faults().set_read_only(true);
     let report = gw.ib.test_connection(&gw.session(7)).await.unwrap();
     assert!(!report.can_trade);
-    assert!(report.notes.iter().any(|n| n.contains("Read-Only API")), "{:?}", report.notes);
+    assert!(
+        report.notes.iter().any(|n| n.contains("Read-Only API")),
+        "{:?}",
+        report.notes
+    );
     assert!(gw.sim.faults().fired(atomik_ib_sim::fault_kind::READ_ONLY) >= 1);
     gw.sim.faults().set_read_only(false);
 
@@ -72,7 +101,11 @@ async fn what_cannot_work_is_explained_at_test_connection() {
     };
     let err = gw.ib.test_connection(&session).await.unwrap_err();
     assert!(matches!(err, BrokerError::NotSent(_)), "{err:?}");
-    assert!(err.to_string().contains("Enable ActiveX and Socket Clients"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Enable ActiveX and Socket Clients"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -82,22 +115,37 @@ async fn instruments_resolve_as_traders_name_them() {
     let aapl = gw.ib.resolve_instrument(&s, "AAPL").await.unwrap();
     assert_eq!(aapl.symbol, "AAPL");
     let con_id = gw.sim.con_id("AAPL").expect("AAPL in the catalogue");
-    assert_eq!(aapl.broker_id.as_deref(), Some(format!("{con_id}@SMART").as_str()));
+    assert_eq!(
+        aapl.broker_id.as_deref(),
+        Some(format!("{con_id}@SMART").as_str())
+    );
 
     // The front month is the one expiring in two days; the second is next.
     let front = gw.ib.resolve_instrument(&s, "MNQ1!").await.unwrap();
-    let same = gw.ib.resolve_instrument(&s, "CME_MINI:MNQ1!").await.unwrap();
+    let same = gw
+        .ib
+        .resolve_instrument(&s, "CME_MINI:MNQ1!")
+        .await
+        .unwrap();
     let root = gw.ib.resolve_instrument(&s, "MNQ").await.unwrap();
     let next = gw.ib.resolve_instrument(&s, "MNQ2!").await.unwrap();
     assert_eq!(front, same);
     assert_eq!(front, root);
-    assert!(front.symbol.starts_with("MNQ") && front.symbol != next.symbol, "{front:?} {next:?}");
+    assert!(
+        front.symbol.starts_with("MNQ") && front.symbol != next.symbol,
+        "{front:?} {next:?}"
+    );
     let expiries: Vec<_> = gw
         .sim
         .catalogue()
         .into_iter()
         .filter(|e| e.contract().symbol == "MNQ")
-        .map(|e| (e.contract().last_trade_date_or_contract_month.clone(), e.contract().local_symbol.clone()))
+        .map(|e| {
+            (
+                e.contract().last_trade_date_or_contract_month.clone(),
+                e.contract().local_symbol.clone(),
+            )
+        })
         .collect();
     let mut sorted = expiries.clone();
     sorted.sort();
@@ -106,11 +154,18 @@ async fn instruments_resolve_as_traders_name_them() {
 
     let eur = gw.ib.resolve_instrument(&s, "EURUSD").await.unwrap();
     assert_eq!(eur.symbol, "EUR.USD");
-    let option = gw.ib.resolve_instrument(&s, "AAPL  261218C00200000").await.unwrap();
+    let option = gw
+        .ib
+        .resolve_instrument(&s, "AAPL  261218C00200000")
+        .await
+        .unwrap();
     assert_eq!(option.symbol, "AAPL  261218C00200000");
 
     let err = gw.ib.resolve_instrument(&s, "ZZZZ").await.unwrap_err();
-    assert!(err.to_string().contains("no contract for \"ZZZZ\""), "{err}");
+    assert!(
+        err.to_string().contains("no contract for \"ZZZZ\""),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -194,8 +249,15 @@ async fn refusals_keep_ibs_words() {
     off_tick.order_type = OrderType::Limit {
         price: Decimal::new(100_005, 3),
     };
-    let err = gw.ib.place_order(&s, &account(), &off_tick).await.unwrap_err();
-    assert!(matches!(&err, BrokerError::Rejected { code: Some(c), .. } if c == "110"), "{err:?}");
+    let err = gw
+        .ib
+        .place_order(&s, &account(), &off_tick)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BrokerError::Rejected { code: Some(c), .. } if c == "110"),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("minimum price variation"), "{err}");
 
     gw.sim.faults().set_read_only(true);

@@ -35,7 +35,12 @@ struct Tally {
 /// What the engine does with one order: send; on an unknown outcome look it
 /// up until the broker answers; send again only if the broker has no such
 /// order; retry what was certainly not sent.
-async fn exactly_once(ib: &InteractiveBrokers, s: &Session, order: OrderRequest, tally: &mut Tally) {
+async fn exactly_once(
+    ib: &InteractiveBrokers,
+    s: &Session,
+    order: OrderRequest,
+    tally: &mut Tally,
+) {
     loop {
         match ib.place_order(s, &account(), &order).await {
             Ok(_) => {
@@ -44,7 +49,12 @@ async fn exactly_once(ib: &InteractiveBrokers, s: &Session, order: OrderRequest,
             }
             Err(BrokerError::Ambiguous(_)) => loop {
                 match ib
-                    .order_by_client_id(s, &account(), &order.instrument.symbol, &order.client_order_id)
+                    .order_by_client_id(
+                        s,
+                        &account(),
+                        &order.instrument.symbol,
+                        &order.client_order_id,
+                    )
                     .await
                 {
                     Ok(Some(_)) => {
@@ -82,7 +92,13 @@ async fn run(gw: &Arc<Gateway>, instrument: &Instrument, total: usize, workers: 
             let s = gw.session(7);
             let mut tally = Tally::default();
             for i in (w..total).step_by(workers) {
-                exactly_once(&gw.ib, &s, buy(format!("coid-{i}"), &instrument), &mut tally).await;
+                exactly_once(
+                    &gw.ib,
+                    &s,
+                    buy(format!("coid-{i}"), &instrument),
+                    &mut tally,
+                )
+                .await;
             }
             tally
         }));
@@ -101,7 +117,11 @@ async fn run(gw: &Arc<Gateway>, instrument: &Instrument, total: usize, workers: 
 async fn a_socket_dropped_after_acceptance_on_a_fifth_of_500_orders_leaves_each_exactly_once() {
     for range in [PROTOBUF, TEXT_178] {
         let gw = Arc::new(gateway(range).await);
-        let mnq = gw.ib.resolve_instrument(&gw.session(7), "MNQ1!").await.unwrap();
+        let mnq = gw
+            .ib
+            .resolve_instrument(&gw.session(7), "MNQ1!")
+            .await
+            .unwrap();
         gw.sim.faults().drop_after_accept_randomly(0.2, 42);
         let tally = run(&gw, &mnq, 500, 8).await;
         let dropped = gw.sim.faults().fired(fault_kind::DROP_AFTER_ACCEPT) as usize;
@@ -134,7 +154,10 @@ async fn a_gateway_restart_mid_run_loses_and_doubles_nothing_and_recovers_by_its
     .await;
     let tally = running.await.unwrap();
     assert_eq!(gw.sim.faults().fired(fault_kind::RESTART), 1);
-    assert!(gw.sim.faults().fired(fault_kind::REFUSED_CONNECTION) >= 1, "reconnects were refused during the restart");
+    assert!(
+        gw.sim.faults().fired(fault_kind::REFUSED_CONNECTION) >= 1,
+        "reconnects were refused during the restart"
+    );
     // Orders in flight when the socket closed were looked up: found, or
     // (never having reached the Gateway) sent again — each exactly once.
     assert_eq!(tally.acked + tally.settled_by_lookup, 200, "{tally:?}");
@@ -157,7 +180,11 @@ async fn ib_connectivity_lost_pauses_sending_until_restored() {
     .await;
     let mut paused = 0;
     loop {
-        match gw.ib.place_order(&s, &account(), &buy("coid-lost".into(), &aapl)).await {
+        match gw
+            .ib
+            .place_order(&s, &account(), &buy("coid-lost".into(), &aapl))
+            .await
+        {
             Err(BrokerError::NotSent(why)) => {
                 assert!(why.contains("1100"), "{why}");
                 if paused == 0 {
@@ -172,17 +199,29 @@ async fn ib_connectivity_lost_pauses_sending_until_restored() {
         }
     }
     assert!(paused >= 1, "the 1100 notice paused sending");
-    assert_eq!(gw.sim.faults().fired(fault_kind::REJECTED_WHILE_LOST), 0, "nothing was sent while lost");
+    assert_eq!(
+        gw.sim.faults().fired(fault_kind::REJECTED_WHILE_LOST),
+        0,
+        "nothing was sent while lost"
+    );
     assert_each_once(&gw, 1);
 }
 
 #[tokio::test]
 async fn pacing_is_respected_not_hit() {
     let gw = Arc::new(gateway(PROTOBUF).await);
-    let aapl = gw.ib.resolve_instrument(&gw.session(7), "AAPL").await.unwrap();
+    let aapl = gw
+        .ib
+        .resolve_instrument(&gw.session(7), "AAPL")
+        .await
+        .unwrap();
     // 150 orders at once on one connection: three seconds' worth at 50/s.
     let tally = run(&gw, &aapl, 150, 150).await;
     assert_eq!(tally.acked, 150);
-    assert_eq!(gw.sim.faults().fired(fault_kind::PACING), 0, "error 100 was hit");
+    assert_eq!(
+        gw.sim.faults().fired(fault_kind::PACING),
+        0,
+        "error 100 was hit"
+    );
     assert_each_once(&gw, 150);
 }

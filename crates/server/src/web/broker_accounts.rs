@@ -358,7 +358,7 @@ pub async fn connect_keys(
         api_key: form.api_key,
         secret: form.secret,
         passphrase: None,
-        gateway: (kind == BrokerKind::InteractiveBrokers).then(|| connections::GatewayInput {
+        gateway: (kind == BrokerKind::InteractiveBrokers).then_some(connections::GatewayInput {
             host: form.host,
             port: form.port,
             client_id: form.client_id,
