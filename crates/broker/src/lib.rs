@@ -93,6 +93,13 @@ pub trait Broker: Send + Sync {
 
     /// Revoke the credentials at the broker where it supports that. Best effort.
     async fn revoke(&self, session: &Session) -> Result<(), BrokerError>;
+
+    /// The live state of the connection behind `session`, in words, where
+    /// the adapter keeps one (IB's Gateway socket: connected, reconnecting,
+    /// the Gateway has lost IB; and the last error). No I/O.
+    fn connection_state(&self, _session: &Session) -> Option<String> {
+        None
+    }
 }
 
 /// The start of an OAuth authorization: where to send the user, and the PKCE

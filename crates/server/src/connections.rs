@@ -567,6 +567,20 @@ pub async fn disconnect(
     Ok(accounts::disconnect(state.db(), user_id, account_id, &reason, state.now_ms()).await?)
 }
 
+/// The live state of the account's broker connection, where its adapter
+/// keeps one (IB), for the account's status.
+pub async fn connection_state(state: &AppState, account: &BrokerAccount) -> Option<String> {
+    if account.status == accounts::AccountStatus::Disconnected {
+        return None;
+    }
+    let broker = state
+        .brokers()
+        .for_keys(&account.broker, &account.environment)?;
+    let (owner, credential) = accounts::credential(state.db(), &account.id).await.ok()??;
+    let session = credentials::open(state.vault(), &account.id, &owner, &credential).ok()?;
+    broker.connection_state(&session)
+}
+
 /// What Disconnect does at the broker itself.
 pub fn at_broker_on_disconnect(kind: BrokerKind) -> &'static str {
     match kind {

@@ -83,8 +83,28 @@ on_both_databases!(
             assert!(Instant::now() < deadline, "{:?}", e.sim.positions());
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let page = fx.client.get(e.app.url("/broker-accounts")).send().await.unwrap().text().await.unwrap();
+        let accounts_page = || async { fx.client.get(e.app.url("/broker-accounts")).send().await.unwrap().text().await.unwrap() };
+        let page = accounts_page().await;
         assert!(page.contains(&front) && page.contains("AAPL"), "{page}");
+        assert!(page.contains("connected (server version 226)"), "{page}");
+        // A Gateway restart shows on the account, and it recovers by itself.
+        e.sim.restart(Duration::from_millis(500));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = accounts_page().await;
+            if page.contains("disconnected; reconnecting") {
+                assert!(page.contains("last error: the Gateway closed the connection"), "{page}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the outage never showed: {page}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let hook = &signals[1].0;
+        let id = fire(&hook.signal_url(), json!({"action": "buy", "ticker": "AAPL", "id": "after-restart"})).await;
+        let after = settled(&e, &id).await;
+        assert_eq!(after[0].status, IntentStatus::Accepted, "{after:?}");
+        assert!(accounts_page().await.contains("connected (server version 226)"));
+        assert_eq!(e.sim.orders().len(), 3);
     }
 );
 

@@ -375,6 +375,22 @@ impl Broker for InteractiveBrokers {
         Ok(session.clone())
     }
 
+    fn connection_state(&self, session: &Session) -> Option<String> {
+        let (endpoint, _) = endpoint(session).ok()?;
+        let status = self.connections.status(&endpoint);
+        let mut text = format!("IB Gateway {endpoint}: {}", status.state.label());
+        if let Some(v) = status
+            .server_version
+            .filter(|_| status.state == crate::LinkState::Connected)
+        {
+            text.push_str(&format!(" (server version {v})"));
+        }
+        if let Some(e) = status.last_error {
+            text.push_str(&format!("; last error: {e}"));
+        }
+        Some(text)
+    }
+
     /// Nothing to revoke at IB: the socket needs no key. Logging out of the
     /// Gateway (or removing this server from its trusted IPs) ends access.
     async fn revoke(&self, _session: &Session) -> Result<(), BrokerError> {

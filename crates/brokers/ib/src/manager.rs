@@ -33,7 +33,9 @@ pub enum LinkState {
 impl LinkState {
     pub fn label(self) -> &'static str {
         match self {
-            LinkState::Connecting => "connecting",
+            LinkState::Connecting => {
+                "not connected yet (atomik connects at the first order or test)"
+            }
             LinkState::Connected => "connected",
             LinkState::IbUnreachable => {
                 "connected to the Gateway, but the Gateway has lost IB (1100)"

@@ -39,6 +39,8 @@ pub struct AccountRow {
     balance: String,
     last_error: Option<String>,
     last_error_at: String,
+    /// The live broker connection (IB's Gateway socket), where there is one.
+    link: Option<String>,
     renewal: String,
     positions: String,
 }
@@ -77,6 +79,7 @@ fn row(a: &BrokerAccount, positions: &[(String, String)]) -> AccountRow {
         balance: a.balance.clone().unwrap_or_else(|| "—".into()),
         last_error: a.last_error.clone(),
         last_error_at: a.last_error_at.map(format_time).unwrap_or_default(),
+        link: None,
         renewal,
         positions: if positions.is_empty() {
             "flat".into()
@@ -132,10 +135,12 @@ async fn list_page(
         let list = accounts::list(state.db(), &user.user.id).await?;
         let mut rows = Vec::with_capacity(list.len());
         for a in &list {
-            rows.push(row(
+            let mut shown = row(
                 a,
                 &atomik_storage::execution::positions_of(state.db(), &a.id).await?,
-            ));
+            );
+            shown.link = connections::connection_state(state, a).await;
+            rows.push(shown);
         }
         let summary = summary::load(state, &user.user).await?;
         Ok::<_, atomik_storage::StorageError>((rows, summary))
