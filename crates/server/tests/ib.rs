@@ -153,3 +153,43 @@ on_both_databases!(
         assert!(bad.contains("Port must be a number from 1 to 65535"), "{bad}");
     }
 );
+
+on_both_databases!(
+    async fn signals_through_the_pipeline_with_a_fifth_of_sockets_dropped_after_acceptance_execute_exactly_once(t) {
+        let mut config = test_config();
+        config.webhook_rate = atomik_server::ratelimit::Rate { per_second: 100_000, burst: 100_000 };
+        let e = ib_app(t, config).await;
+        let fx = Fixture::signup(&e.app, "ib-faults@example.com").await;
+        let account = fx.ib_account("DU1234567").await;
+        let hook = fx.webhook("AAPL faults").await;
+        fx.strategy(&hook, &account.id, "AAPL", "1").await;
+        e.sim.faults().drop_after_accept_randomly(0.2, 7);
+        let total = 100;
+        let mut ids = Vec::new();
+        for n in 0..total {
+            let side = if n % 2 == 0 { "buy" } else { "sell" };
+            ids.push(fire(&hook.signal_url(), json!({"action": side, "ticker": "AAPL", "id": format!("f{n}")})).await);
+        }
+        let mut intents = Vec::new();
+        for id in &ids {
+            intents.extend(settled(&e, id).await);
+        }
+        let dropped = e.sim.faults().fired(atomik_ib_sim::fault_kind::DROP_AFTER_ACCEPT);
+        assert!(dropped >= 10, "the fault fired {dropped} times");
+        assert!(intents.iter().all(|i| i.status == IntentStatus::Accepted), "{intents:?}");
+        // Each intent's order exactly once in the Gateway's ledger.
+        let ledger = e.sim.orders();
+        let mut refs: Vec<_> = ledger.iter().map(|o| o.order_ref.clone()).collect();
+        refs.sort();
+        refs.dedup();
+        assert_eq!(refs.len(), ledger.len(), "an order was placed twice");
+        let mut coids: Vec<_> = intents.iter().map(|i| i.client_order_id.clone()).collect();
+        coids.sort();
+        assert_eq!(refs, coids, "every intent's order, and only those");
+        // The dropped ones were settled by lookup: their IB order id came from it.
+        for i in &intents {
+            let placed = ledger.iter().find(|o| o.order_ref == i.client_order_id).unwrap();
+            assert_eq!(i.broker_order_id.as_deref(), Some(placed.order_id.to_string().as_str()));
+        }
+    }
+);
