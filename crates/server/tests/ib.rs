@@ -105,6 +105,40 @@ on_both_databases!(
         assert_eq!(after[0].status, IntentStatus::Accepted, "{after:?}");
         assert!(accounts_page().await.contains("connected (server version 226)"));
         assert_eq!(e.sim.orders().len(), 3);
+        // The exit sells what IB holds (20 AAPL), not a fixed quantity.
+        let id = fire(&hook.signal_url(), json!({"action": "exit", "ticker": "AAPL", "id": "exit"})).await;
+        let exit = settled(&e, &id).await;
+        assert_eq!(exit[0].status, IntentStatus::Accepted, "{exit:?}");
+        assert_eq!((exit[0].side, exit[0].quantity.as_deref()), (Some(atomik_domain::sizing::Side::Sell), Some("20")));
+        let sold = e.sim.orders().pop().unwrap();
+        assert_eq!((sold.action.as_str(), sold.quantity), ("SELL", 20.into()));
+    }
+);
+
+on_both_databases!(
+    async fn the_api_connects_an_ib_account_with_the_gateway_fields(t) {
+        let e = ib_app(t, test_config()).await;
+        let fx = Fixture::signup(&e.app, "ib-api@example.com").await;
+        let post = |body: Value| {
+            let fx = &fx;
+            let e = &e;
+            async move {
+                let res = fx.client.post(e.app.url("/api/v1/broker-accounts")).header("x-csrf-token", &fx.csrf).json(&body).send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let port = e.sim.socket_addr().port();
+        let (status, body) = post(json!({"broker": "ib", "environment": "paper", "port": port, "client_id": 21, "account_id": "du7654321"})).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["account"]["broker_account_id"], "DU7654321");
+        assert!(body["test"]["notes"][0].as_str().unwrap().contains("server version 226"), "{body}");
+        // Values are checked when saved; each error says what is wrong.
+        let (status, body) = post(json!({"broker": "ib", "environment": "paper", "port": port, "client_id": -3, "account_id": "DU7654321"})).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap_or(&body.to_string()).contains("Client id must be a whole number"), "{body}");
+        let (status, body) = post(json!({"broker": "ib", "environment": "paper", "port": port, "client_id": 22, "account_id": "nope"})).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains("Account ID must be the IB account to trade"), "{body}");
     }
 );
 

@@ -278,3 +278,53 @@ pub fn ttl_for(name: &str, ttl: Duration) -> Duration {
         _ => ttl,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(con_id: i32, primary: &str) -> ContractDetails {
+        ContractDetails {
+            contract: Contract {
+                con_id,
+                symbol: "XYZ".into(),
+                sec_type: "STK".into(),
+                exchange: "SMART".into(),
+                primary_exchange: primary.into(),
+                local_symbol: "XYZ".into(),
+                ..Contract::default()
+            },
+            ..ContractDetails::default()
+        }
+    }
+
+    #[test]
+    fn several_listings_are_refused_with_the_candidates_named() {
+        let err = only_one("XYZ", vec![listing(1, "NASDAQ"), listing(2, "NYSE")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("matches 2 IB contracts"), "{text}");
+        assert!(
+            text.contains("on NASDAQ (conId 1)") && text.contains("on NYSE (conId 2)"),
+            "{text}"
+        );
+        assert!(text.contains("NASDAQ:XYZ"), "{text}");
+        let none = only_one("XYZ", Vec::new()).unwrap_err();
+        assert!(
+            none.to_string().contains("no contract for \"XYZ\""),
+            "{none}"
+        );
+        assert_eq!(
+            only_one("XYZ", vec![listing(3, "ARCA")])
+                .unwrap()
+                .contract
+                .con_id,
+            3
+        );
+    }
+
+    #[test]
+    fn today_is_utc() {
+        assert_eq!(today(0), "19700101");
+        assert_eq!(today(1_796_083_200_000), "20261201");
+    }
+}
