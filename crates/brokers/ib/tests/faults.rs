@@ -225,3 +225,38 @@ async fn pacing_is_respected_not_hit() {
     );
     assert_each_once(&gw, 150);
 }
+
+#[tokio::test]
+async fn a_status_later_than_the_timeout_is_ambiguous_and_settled_by_lookup() {
+    let mut gw = gateway(PROTOBUF).await;
+    gw.ib = InteractiveBrokers::new(
+        atomik_ib::IbConfig {
+            request_timeout: Duration::from_millis(300),
+            ..fast_config()
+        },
+        Arc::new(atomik_broker::SystemClock),
+    );
+    let s = gw.session(7);
+    let aapl = gw.ib.resolve_instrument(&s, "AAPL").await.unwrap();
+    gw.sim
+        .faults()
+        .set_status_delay(Duration::from_millis(1500));
+    let err = gw
+        .ib
+        .place_order(&s, &account(), &buy("coid-late".into(), &aapl))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BrokerError::Ambiguous(_)), "{err:?}");
+    assert_eq!(gw.sim.faults().fired(fault_kind::STATUS_DELAY), 1);
+    gw.sim.faults().set_status_delay(Duration::ZERO);
+    let found = gw
+        .ib
+        .order_by_client_id(&s, &account(), "AAPL", "coid-late")
+        .await
+        .unwrap();
+    assert!(
+        found.is_some(),
+        "the order IB took is found, not sent again"
+    );
+    assert_each_once(&gw, 1);
+}
