@@ -190,3 +190,44 @@ async fn random_v2_orders_match_the_official_client_on_amoy() {
 async fn random_v2_orders_match_the_official_client_on_polygon() {
     run_chain(POLYGON, 0x5eed_0137).await;
 }
+
+/// P11 was computed by hand for BROKERS.md ("confirm against the official V2
+/// client"): the SDK signs the same order to the same bytes.
+#[tokio::test]
+async fn p11_regression_vector_is_what_the_official_client_signs() {
+    let signer = LocalSigner::from_str(KEY)
+        .unwrap()
+        .with_chain_id(Some(AMOY));
+    let client = Client::new("http://127.0.0.1:9", Config::default())
+        .unwrap()
+        .authentication_builder(&signer)
+        .credentials(Credentials::new(Uuid::nil(), "AAAA".into(), "p".into()))
+        .authenticate()
+        .await
+        .unwrap();
+    let eoa = signer.address();
+    let order = OrderV2 {
+        salt: 479_249_096_354,
+        maker: eoa,
+        signer: eoa,
+        token_id: U256::from(1234),
+        maker_amount: U256::from(100_000_000),
+        taker_amount: U256::from(50_000_000),
+        side: Side::Buy,
+        signature_type: SignatureType::Eoa,
+        timestamp_ms: 1_710_000_000_000,
+        metadata: B256::ZERO,
+        builder: B256::ZERO,
+        expiration: 0,
+    };
+    client.set_neg_risk(order.token_id, false);
+    let signable = SignableOrder::builder()
+        .payload(OrderPayload::new(to_sdk(&order), U256::ZERO))
+        .order_type(SdkOrderType::GTC)
+        .build();
+    let sdk = client.sign(&signer, signable).await.unwrap();
+    assert_eq!(
+        sdk.signature.to_string(),
+        "0x518472f1b081f6bd713d638bb11d1bf0720ed577e93c52eb00ec9f5f325f7d510c65cbfdfe9130de2602185f4a500863d777d8b838cb28abc75ecc1b5330315d1c"
+    );
+}
