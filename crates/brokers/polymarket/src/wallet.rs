@@ -74,6 +74,17 @@ impl Wallet {
     }
 }
 
+/// The address whose key made a 65-byte `0x`-hex signature of `digest`
+/// (EOA, proxy and safe orders, L1 auth). POLY_1271 blobs are checked by
+/// the deposit wallet contract, not by recovery.
+pub fn recover_signer(digest: &B256, signature_hex: &str) -> Result<Address, Error> {
+    let bad = || Error::InvalidOrder("the signature is not a 65-byte 0x-hex signature".into());
+    let bytes = hex::decode(signature_hex.trim().trim_start_matches("0x")).map_err(|_| bad())?;
+    let sig = alloy_primitives::Signature::try_from(bytes.as_slice()).map_err(|_| bad())?;
+    sig.recover_address_from_prehash(digest)
+        .map_err(|_| Error::InvalidOrder("the signature does not recover to any address".into()))
+}
+
 /// `0x` + lower-case hex.
 pub(crate) fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))

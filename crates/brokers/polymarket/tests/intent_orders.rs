@@ -120,3 +120,27 @@ fn refusals() {
         "no Polymarket contracts known for chain id 1 (expected 137 Polygon or 80002 Amoy)"
     );
 }
+
+#[test]
+fn a_simulator_can_parse_and_verify_the_body() {
+    let w = wallet();
+    let ex = Exchange::v2(POLYGON, true).unwrap();
+    let signed = OrderV2::from_spec(w.address(), &spec("intent-9", Funder::Eoa))
+        .sign(&w, &ex)
+        .unwrap();
+    let json = signed.order_json();
+    let parsed = json.to_order().unwrap();
+    assert_eq!(parsed, signed.order);
+    let hash = parsed.hash(&ex).unwrap();
+    assert_eq!(
+        atomik_polymarket::wallet::recover_signer(&hash, &json.signature).unwrap(),
+        w.address()
+    );
+    let mut broken = json.clone();
+    broken.maker_amount = "12x".into();
+    assert_eq!(
+        broken.to_order().unwrap_err().to_string(),
+        "invalid order: field makerAmount is malformed: \"12x\""
+    );
+    assert!(atomik_polymarket::wallet::recover_signer(&hash, "0x1234").is_err());
+}

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OrderType, Side, v1::OrderV1, v2::OrderV2};
+use super::{OrderType, Side, SignatureType, v1::OrderV1, v2::OrderV2};
+use crate::Error;
 use crate::wallet::hex0x;
 
 /// The `order` object of a V2 body.
@@ -45,6 +46,34 @@ impl OrderJsonV2 {
             signature: signature.to_string(),
         }
     }
+}
+
+impl OrderJsonV2 {
+    /// Parse back into the signed fields (for a simulator checking what an
+    /// adapter sent); says which field is malformed.
+    pub fn to_order(&self) -> Result<OrderV2, Error> {
+        Ok(OrderV2 {
+            salt: self.salt,
+            maker: field(&self.maker, "maker")?,
+            signer: field(&self.signer, "signer")?,
+            token_id: field(&self.token_id, "tokenId")?,
+            maker_amount: field(&self.maker_amount, "makerAmount")?,
+            taker_amount: field(&self.taker_amount, "takerAmount")?,
+            side: self.side,
+            signature_type: SignatureType::from_u8(self.signature_type).ok_or_else(|| {
+                Error::InvalidOrder(format!("unknown signatureType {}", self.signature_type))
+            })?,
+            timestamp_ms: field(&self.timestamp, "timestamp")?,
+            metadata: field(&self.metadata, "metadata")?,
+            builder: field(&self.builder, "builder")?,
+            expiration: field(&self.expiration, "expiration")?,
+        })
+    }
+}
+
+fn field<T: std::str::FromStr>(text: &str, name: &str) -> Result<T, Error> {
+    text.parse()
+        .map_err(|_| Error::InvalidOrder(format!("field {name} is malformed: {text:?}")))
 }
 
 /// The V2 `POST /order` body.
