@@ -29,6 +29,16 @@
 //!   timestamp is not range-checked.
 //! - Faults (see `atomik-simkit`) hit `POST /order` only; reads and cancels
 //!   are never disturbed unless trading is disabled ([`TradingMode`]).
+//! - POLY_1271 (deposit wallet, signature type 3) orders are refused.
+//!
+//! Control and ledger over HTTP (no auth): `GET /_sim/orders`, `GET /_sim/trades`,
+//! `GET|POST /_sim/balances` (`{"address", "collateral"?, "positions"?: [{"token_id",
+//! "shares"}]}`), `POST /_sim/funders` (`{"signer", "funder"}`), `POST /_sim/book`
+//! (house liquidity `{"token_id", "side", "price", "size"}`), `POST
+//! /_sim/release-delayed`, `GET|POST /_sim/trading-mode` (`{"mode": "open" |
+//! "cancel_only" | "disabled"}`), `POST /_sim/venue-faults` (`{"kind":
+//! "trading_disabled" | "cancel_only" | "delayed", "count"?}`) and simkit's
+//! `/_sim/faults`.
 
 mod auth;
 mod book;

@@ -46,9 +46,11 @@ fn token_param<'a>(s: &'a S, q: &HashMap<String, String>) -> Result<(&'a SimMark
     by_token(&s.0.config, token).ok_or_else(|| ApiError::not_found("market not found"))
 }
 
-/// Decimals as JSON numbers, the way the CLOB writes tick and size fields.
+/// Decimals as JSON strings. The CLOB writes tick and size fields as
+/// numbers, but strings parse in every client while numbers do not under
+/// rust_decimal's `serde-str` (which this workspace enables).
 pub fn num(d: rust_decimal::Decimal) -> Value {
-    serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
+    Value::String(d.normalize().to_string())
 }
 
 pub async fn version(s: S) -> Response {
@@ -98,9 +100,9 @@ pub async fn clob_market(s: S, Path(id): Path<String>) -> Result<Response> {
         "mts": num(m.tick_size),
         "mos": num(m.min_order_size),
         "nr": m.neg_risk,
-        "fd": {"r": 0, "e": 0, "to": false},
-        "mbf": 0,
-        "tbf": 0,
+        "fd": {"r": "0", "e": 0, "to": false},
+        "mbf": "0",
+        "tbf": "0",
         "rfqe": false,
     }))
     .into_response())
@@ -126,15 +128,15 @@ fn market_json(m: &SimMarket) -> Value {
         "game_start_time": null,
         "seconds_delay": 0,
         "fpmm": "",
-        "maker_base_fee": 0,
-        "taker_base_fee": 0,
+        "maker_base_fee": "0",
+        "taker_base_fee": "0",
         "notifications_enabled": false,
         "neg_risk": m.neg_risk,
         "neg_risk_market_id": if m.neg_risk { json!(zero32) } else { json!("") },
         "neg_risk_request_id": "",
         "icon": "",
         "image": "",
-        "rewards": {"rates": null, "min_size": 0, "max_spread": 0},
+        "rewards": {"rates": null, "min_size": "0", "max_spread": "0"},
         "tokens": m.tokens.iter().map(|t| json!({
             "token_id": t.token_id, "outcome": t.outcome, "price": num(t.price), "winner": false,
         })).collect::<Vec<_>>(),
