@@ -6,10 +6,11 @@ mod common;
 
 use std::str::FromStr as _;
 
+use atomik_polymarket_sim::sign;
 use atomik_polymarket_sim::{OrderStatus, SimConfig};
 use common::*;
 use polymarket_client_sdk_v2::POLYGON;
-use polymarket_client_sdk_v2::auth::{LocalSigner, Signer as _};
+use polymarket_client_sdk_v2::auth::{ExposeSecret as _, LocalSigner, Signer as _};
 use polymarket_client_sdk_v2::clob::types::request::TradesRequest;
 use polymarket_client_sdk_v2::clob::types::{
     Amount, OrderStatusType, OrderType, Side, SignatureType, TraderSide,
@@ -79,6 +80,28 @@ async fn bad_l1_and_l2_credentials_are_401() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The right key and passphrase, but an HMAC over another path.
+    let creds = e.client.credentials();
+    let sig = sign::l2_signature(
+        creds.secret().expose_secret(),
+        "1",
+        "GET",
+        "/data/trades",
+        b"",
+    )
+    .unwrap();
+    let r = e
+        .http
+        .get(&url)
+        .header("POLY_ADDRESS", e.me.to_checksum(None))
+        .header("POLY_API_KEY", e.key())
+        .header("POLY_PASSPHRASE", creds.passphrase().expose_secret())
+        .header("POLY_TIMESTAMP", "1")
+        .header("POLY_SIGNATURE", sig)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "HMAC over the wrong path");
     let r = e
         .http
         .get(format!("{}/auth/derive-api-key", e.sim.base_url()))
