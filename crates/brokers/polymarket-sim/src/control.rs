@@ -50,8 +50,8 @@ fn decimal(v: &Value, field: &str) -> Result<Decimal> {
         Some(Value::Number(n)) => n.to_string().parse().ok(),
         _ => None,
     }
-    .filter(|d: &Decimal| !d.is_sign_negative())
-    .ok_or_else(|| bad(format!("\"{field}\" must be a non-negative decimal")))
+    .filter(|d: &Decimal| !d.is_sign_negative() && *d <= Decimal::from(1_000_000_000_000_000i64))
+    .ok_or_else(|| bad(format!("\"{field}\" must be a decimal from 0 to 10^15")))
 }
 
 async fn orders(s: S) -> Response {

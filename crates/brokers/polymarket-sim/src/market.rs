@@ -85,7 +85,7 @@ pub async fn market_by_token(s: S, Path(token): Path<String>) -> Result<Response
         by_token(&s.0.config, &token).ok_or_else(|| ApiError::not_found("market not found"))?;
     Ok(Json(json!({
         "condition_id": m.condition_id,
-        "primary_token_id": m.tokens[0].token_id,
+        "primary_token_id": m.tokens.first().map(|t| t.token_id.clone()).unwrap_or_default(),
         "secondary_token_id": m.tokens.get(1).map(|t| t.token_id.clone()).unwrap_or_default(),
     }))
     .into_response())

@@ -311,9 +311,9 @@ async fn cancel_market(s: S, m: Method, u: Uri, h: HeaderMap, b: Bytes) -> Resul
 
 /// Balances are 10^6-scaled integers, as the CLOB writes them.
 pub fn scaled(d: rust_decimal::Decimal) -> String {
-    (d * rust_decimal::Decimal::from(1_000_000))
-        .trunc()
-        .to_string()
+    d.checked_mul(rust_decimal::Decimal::from(1_000_000))
+        .map(|x| x.trunc().to_string())
+        .unwrap_or_else(|| "0".into())
 }
 
 async fn balance_allowance(

@@ -373,3 +373,77 @@ async fn the_ledger_and_balances_are_served_and_settable_over_http() {
     let trades = e.raw(Method::GET, "/_sim/trades", "").await;
     assert_eq!(trades.body, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_gtd_order_is_canceled_once_its_expiration_passes() {
+    use atomik_broker::{Clock as _, ManualClock, SystemClock};
+    use polymarket_client_sdk_v2::types::{DateTime, Utc};
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let sim_clock = clock.clone();
+    let e = env_with(move |c| c.clock = std::sync::Arc::new(sim_clock)).await;
+    let expires = DateTime::<Utc>::from_timestamp_millis(clock.now_ms() + 120_000).unwrap();
+    let r = e
+        .client
+        .limit_order()
+        .token_id(e.yes())
+        .side(Side::Buy)
+        .price(d("0.5"))
+        .size(d("10"))
+        .order_type(OrderType::GTD)
+        .expiration(expires)
+        .build_sign_and_post(&e.signer)
+        .await
+        .unwrap();
+    assert_eq!(r.status, OrderStatusType::Live);
+    assert_eq!(
+        e.client.order(&r.order_id).await.unwrap().status,
+        OrderStatusType::Live
+    );
+    clock.advance(121_000);
+    assert_eq!(
+        e.client.order(&r.order_id).await.unwrap().status,
+        OrderStatusType::Canceled
+    );
+    assert_eq!(
+        e.sim.order(&r.order_id).unwrap().status,
+        OrderStatus::Canceled
+    );
+}
+
+#[tokio::test]
+async fn trading_mode_is_settable_over_http_and_bad_cancel_bodies_are_400() {
+    let e = env().await;
+    let r = e
+        .raw(
+            Method::POST,
+            "/_sim/trading-mode",
+            r#"{"mode":"cancel_only"}"#,
+        )
+        .await;
+    assert_eq!(r.body["mode"], "cancel_only");
+    let refused = e
+        .raw(
+            Method::POST,
+            "/order",
+            &e.v2_order(0, 5_000_000, 10_000_000, "GTC").await,
+        )
+        .await;
+    assert_eq!(refused.status, 503);
+    assert!(
+        refused
+            .error()
+            .starts_with("Trading is currently cancel-only.")
+    );
+    let r = e
+        .raw(Method::POST, "/_sim/trading-mode", r#"{"mode":"sideways"}"#)
+        .await;
+    assert_eq!(r.status, 400);
+    for (method, path) in [
+        (Method::DELETE, "/order"),
+        (Method::DELETE, "/orders"),
+        (Method::DELETE, "/cancel-market-orders"),
+    ] {
+        let r = e.raw(method, path, "nope").await;
+        assert_eq!((r.status, r.error()), (400, "Invalid payload"), "{path}");
+    }
+}
