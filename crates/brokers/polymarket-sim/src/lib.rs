@@ -30,6 +30,9 @@
 //! - Faults (see `atomik-simkit`) hit `POST /order` only; reads and cancels
 //!   are never disturbed unless trading is disabled ([`TradingMode`]).
 //! - POLY_1271 (deposit wallet, signature type 3) orders are refused.
+//! - `POST /orders` takes 1 to 15 orders and answers one entry per order
+//!   (`success: false` with `errorMsg` for a refused one); a fault hits the
+//!   whole batch.
 //!
 //! Control and ledger over HTTP (no auth): `GET /_sim/orders`, `GET /_sim/trades`,
 //! `GET|POST /_sim/balances` (`{"address", "collateral"?, "positions"?: [{"token_id",

@@ -98,9 +98,8 @@ fn common(o: &Map<String, Value>) -> Result<Common> {
 }
 
 /// Validate a `POST /order` body from `key` into an order ready to place.
-pub fn parse(shared: &Shared, key: &ApiKey, body: &[u8], now_ms: i64) -> Result<NewOrder> {
+pub fn parse(shared: &Shared, key: &ApiKey, v: &Value, now_ms: i64) -> Result<NewOrder> {
     let cfg = &shared.config;
-    let v: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
     let o = v
         .get("order")
         .and_then(Value::as_object)
@@ -261,29 +260,59 @@ pub fn parse(shared: &Shared, key: &ApiKey, body: &[u8], now_ms: i64) -> Result<
     })
 }
 
-fn place(shared: &Shared, order: NewOrder, delayed: bool) -> Response {
+/// Most orders one `POST /orders` takes.
+const MAX_BATCH: usize = 15;
+
+fn place(shared: &Shared, order: NewOrder, delayed: bool) -> Result<Value> {
     let now = shared.now_ms();
     let id = order.id.clone();
-    match shared.state().place(order, delayed, now) {
-        Err(e) => e.into_response(),
-        Ok(p) => Json(json!({
-            "success": true,
-            "errorMsg": "",
-            "orderID": id,
-            "status": p.status,
-            "makingAmount": p.making.normalize().to_string(),
-            "takingAmount": p.taking.normalize().to_string(),
-            "transactionsHashes": p.tx_hashes,
-            "orderHashes": p.tx_hashes,
-            "tradeIDs": p.trade_ids,
-        }))
-        .into_response(),
+    let p = shared.state().place(order, delayed, now)?;
+    Ok(json!({
+        "success": true,
+        "errorMsg": "",
+        "orderID": id,
+        "status": p.status,
+        "makingAmount": p.making.normalize().to_string(),
+        "takingAmount": p.taking.normalize().to_string(),
+        "transactionsHashes": p.tx_hashes,
+        "orderHashes": p.tx_hashes,
+        "tradeIDs": p.trade_ids,
+    }))
+}
+
+/// A refused order inside a batch answer.
+fn refused(e: ApiError) -> Value {
+    json!({
+        "success": false, "errorMsg": e.message, "orderID": "", "status": "unmatched",
+        "makingAmount": "", "takingAmount": "",
+    })
+}
+
+/// One order: its answer or its error; a batch: an array of answers.
+fn place_all(shared: &Shared, orders: &[Result<NewOrder>], batch: bool, delayed: bool) -> Response {
+    let mut answers = orders
+        .iter()
+        .map(|o| o.clone().and_then(|o| place(shared, o, delayed)));
+    if batch {
+        Json(
+            answers
+                .map(|a| a.unwrap_or_else(refused))
+                .collect::<Vec<_>>(),
+        )
+        .into_response()
+    } else {
+        match answers.next() {
+            Some(Ok(v)) => Json(v).into_response(),
+            Some(Err(e)) => e.into_response(),
+            None => invalid().into_response(),
+        }
     }
 }
 
 struct OrderVenue<'a> {
     shared: &'a Shared,
-    order: &'a NewOrder,
+    orders: &'a [Result<NewOrder>],
+    batch: bool,
 }
 
 impl atomik_simkit::Venue<PolymarketFault> for OrderVenue<'_> {
@@ -295,7 +324,7 @@ impl atomik_simkit::Venue<PolymarketFault> for OrderVenue<'_> {
             PolymarketFault::CancelOnly => {
                 ApiError::unavailable(reply::CANCEL_ONLY).into_response()
             }
-            PolymarketFault::Delayed => place(self.shared, self.order.clone(), true),
+            PolymarketFault::Delayed => place_all(self.shared, self.orders, self.batch, true),
         }
     }
 
@@ -308,7 +337,8 @@ impl atomik_simkit::Venue<PolymarketFault> for OrderVenue<'_> {
     }
 }
 
-pub async fn post_order(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
+/// `POST /order` (one order object) and `POST /orders` (an array of them).
+async fn post(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes, batch: bool) -> Response {
     let shared = &s.0;
     let key = match auth::l2(shared, &method, &uri, &h, &body) {
         Ok(k) => k,
@@ -323,16 +353,38 @@ pub async fn post_order(s: S, method: Method, uri: Uri, h: HeaderMap, body: Byte
             return ApiError::unavailable(reply::TRADING_DISABLED).into_response();
         }
     }
-    let order = match parse(shared, &key, &body, shared.now_ms()) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
+    let items = match (serde_json::from_slice::<Value>(&body), batch) {
+        (Ok(Value::Array(items)), true) if !items.is_empty() && items.len() <= MAX_BATCH => items,
+        (Ok(Value::Array(_)), true) => {
+            return ApiError::bad_request(format!(
+                "{} (1 to {MAX_BATCH} orders)",
+                reply::INVALID_PAYLOAD
+            ))
+            .into_response();
+        }
+        (Ok(v), false) => vec![v],
+        _ => return invalid().into_response(),
     };
+    let now = shared.now_ms();
+    let orders: Vec<Result<NewOrder>> = items.iter().map(|v| parse(shared, &key, v, now)).collect();
+    if !batch && let Some(Err(e)) = orders.first() {
+        return e.clone().into_response();
+    }
     let venue = OrderVenue {
         shared,
-        order: &order,
+        orders: &orders,
+        batch,
     };
     atomik_simkit::with_faults(&shared.faults, &venue, || {
-        place(shared, order.clone(), false)
+        place_all(shared, &orders, batch, false)
     })
     .await
+}
+
+pub async fn post_order(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
+    post(s, method, uri, h, body, false).await
+}
+
+pub async fn post_orders(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
+    post(s, method, uri, h, body, true).await
 }

@@ -38,7 +38,7 @@ pub fn service(shared: Arc<Shared>) -> Router {
         .route("/auth/api-keys", get(list_keys))
         .route("/auth/ban-status/closed-only", get(closed_only))
         .route("/order", post(orders::post_order).delete(cancel_one))
-        .route("/orders", delete(cancel_many))
+        .route("/orders", post(orders::post_orders).delete(cancel_many))
         .route("/cancel-all", delete(cancel_all))
         .route("/cancel-market-orders", delete(cancel_market))
         .route("/data/orders", get(open_orders))

@@ -447,3 +447,54 @@ async fn trading_mode_is_settable_over_http_and_bad_cancel_bodies_are_400() {
         assert_eq!((r.status, r.error()), (400, "Invalid payload"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_batch_places_each_order_and_reports_each_refusal() {
+    let e = env().await;
+    let mut signed = Vec::new();
+    for price in ["0.5", "0.51"] {
+        let order = e
+            .client
+            .limit_order()
+            .token_id(e.yes())
+            .side(Side::Buy)
+            .price(d(price))
+            .size(d("10"))
+            .build()
+            .await
+            .unwrap();
+        signed.push(e.client.sign(&e.signer, order).await.unwrap());
+    }
+    let answers = e.client.post_orders(signed).await.expect("batch accepted");
+    assert_eq!(answers.len(), 2);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.success && a.status == OrderStatusType::Live)
+    );
+
+    let good = e.v2_order(0, 5_200_000, 10_000_000, "GTC").await;
+    let mut bad: Value =
+        serde_json::from_str(&e.v2_order(0, 5_300_000, 10_000_000, "GTC").await).unwrap();
+    bad["order"]["takerAmount"] = "10000001".into();
+    let r = e
+        .raw(Method::POST, "/orders", &format!("[{bad},{good}]"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (
+            r.body[0]["success"].as_bool(),
+            r.body[0]["errorMsg"].as_str()
+        ),
+        (Some(false), Some("invalid signature"))
+    );
+    assert_eq!(
+        (r.body[1]["success"].as_bool(), r.body[1]["status"].as_str()),
+        (Some(true), Some("live"))
+    );
+    assert_eq!(e.sim.orders().len(), 3);
+
+    let many = format!("[{}]", vec![good.as_str(); 16].join(","));
+    assert_eq!(e.raw(Method::POST, "/orders", &many).await.status, 400);
+    assert_eq!(e.raw(Method::POST, "/orders", "{}").await.status, 400);
+}
