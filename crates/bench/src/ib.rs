@@ -232,7 +232,7 @@ async fn measure(
         let (tenth, last) = (rep.followers_ms[8], rep.last_ms());
         let rate = (plan.followers - 9) as f64 / ((last - tenth) / 1000.0);
         eprintln!(
-            "   IB fan-out {}: last order after {last:.0} ms (leader {:.1} ms, first follower {:.1} ms, {rate:.1} orders/s from the 10th)",
+            "   IB fan-out, leader + {}: last order after {last:.0} ms (leader {:.1} ms, first follower {:.1} ms, {rate:.1} orders/s from the 10th)",
             plan.followers, rep.leader_ms, rep.followers_ms[0]
         );
         lasts.push(last);
