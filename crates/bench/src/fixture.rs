@@ -112,14 +112,77 @@ async fn sim_token(http: &reqwest::Client, base: &str, k: usize) -> anyhow::Resu
         .to_string())
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemClock.now_ms()
 }
 
-fn random_hex(bytes: usize) -> String {
+pub fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut b);
     hex::encode(b)
+}
+
+/// The one bench user, on the `unlimited` plan.
+pub async fn bench_user(db: &Db, now: i64) -> anyhow::Result<users::User> {
+    Ok(users::create(
+        db,
+        users::NewUser {
+            email: "bench@example.com",
+            password_hash: "not-a-hash",
+            plan_id: "unlimited",
+            subscription_status: SubscriptionStatus::Active,
+            trial_ends_at: None,
+            is_admin: false,
+        },
+        now,
+    )
+    .await?)
+}
+
+/// A webhook and its strategy (MNQ1!, 1 contract) on `account_id`.
+pub async fn hook_and_strategy(
+    db: &Db,
+    key: &atomik_engine::WebhookKey,
+    user_id: &str,
+    account_id: &str,
+    name: &str,
+    server_base: &str,
+) -> anyhow::Result<Hook> {
+    let now = now_ms();
+    let token = random_hex(16);
+    let secret = random_hex(32);
+    let hook = webhooks::create(
+        db,
+        webhooks::NewWebhook {
+            user_id,
+            name,
+            description: "",
+            token: &token,
+            secret_digest: &key.digest(&secret),
+        },
+        now,
+    )
+    .await?;
+    let rules = atomik_domain::risk::StrategyRules::parse(&atomik_domain::risk::RawRules {
+        quantity: "1",
+        ..Default::default()
+    })?;
+    execution::create_strategy(
+        db,
+        NewStrategy {
+            user_id,
+            webhook_id: &hook.id,
+            broker_account_id: account_id,
+            name,
+            instrument: "MNQ1!",
+            rules: &rules,
+        },
+        now,
+    )
+    .await?;
+    Ok(Hook {
+        url: format!("{server_base}/api/v1/webhooks/{token}?secret={secret}"),
+    })
 }
 
 /// Everything set up in the database before the server starts.
@@ -144,19 +207,7 @@ pub async fn prepare(
         .build()?;
     let key = atomik_engine::WebhookKey::load_or_create(db, vault).await?;
     let now = now_ms();
-    let user = users::create(
-        db,
-        users::NewUser {
-            email: "bench@example.com",
-            password_hash: "not-a-hash",
-            plan_id: "unlimited",
-            subscription_status: SubscriptionStatus::Active,
-            trial_ends_at: None,
-            is_admin: false,
-        },
-        now,
-    )
-    .await?;
+    let user = bench_user(db, now).await?;
     let total = accounts + fan_sizes.len();
     // Connect every account (token from the sim, credential sealed by the
     // vault exactly as the OAuth callback does), a few at a time.
@@ -197,45 +248,16 @@ pub async fn prepare(
                 now,
             )
             .await?;
-            let token = random_hex(16);
-            let secret = random_hex(32);
-            let hook = webhooks::create(
+            let hook = hook_and_strategy(
                 &db,
-                webhooks::NewWebhook {
-                    user_id: &user_id,
-                    name: &format!("bench {k}"),
-                    description: "",
-                    token: &token,
-                    secret_digest: &key.digest(&secret),
-                },
-                now,
+                &key,
+                &user_id,
+                &id,
+                &format!("bench {k}"),
+                &server_base,
             )
             .await?;
-            let rules =
-                atomik_domain::risk::StrategyRules::parse(&atomik_domain::risk::RawRules {
-                    quantity: "1",
-                    ..Default::default()
-                })?;
-            execution::create_strategy(
-                &db,
-                NewStrategy {
-                    user_id: &user_id,
-                    webhook_id: &hook.id,
-                    broker_account_id: &id,
-                    name: &format!("bench {k}"),
-                    instrument: "MNQ1!",
-                    rules: &rules,
-                },
-                now,
-            )
-            .await?;
-            Ok::<_, anyhow::Error>((
-                k,
-                id,
-                Hook {
-                    url: format!("{server_base}/api/v1/webhooks/{token}?secret={secret}"),
-                },
-            ))
+            Ok::<_, anyhow::Error>((k, id, hook))
         });
     }
     let mut rows: Vec<(usize, String, Hook)> = Vec::with_capacity(total);
@@ -355,16 +377,19 @@ impl Server {
         dir: &Path,
         db_url: &str,
         port: u16,
-        sim_base: &str,
+        tradovate_sim: Option<&str>,
         log: &str,
     ) -> anyhow::Result<Server> {
         let log_file = std::fs::File::create(dir.join("server.log"))?;
-        let child = Command::new(bin)
-            .arg("--data-dir")
+        let mut cmd = Command::new(bin);
+        cmd.arg("--data-dir")
             .arg(dir)
             .args(["--database-url", db_url, "--log", log, "serve"])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--tradovate-sim-url", sim_base, "--demo", "false"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--demo", "false"]);
+        if let Some(url) = tradovate_sim {
+            cmd.args(["--tradovate-sim-url", url]);
+        }
+        let child = cmd
             .env_remove("ATOMIK_CONFIG")
             .stdout(Stdio::null())
             .stderr(log_file)

@@ -6,12 +6,15 @@
 //! groups of 10, 100 and 500 followers, then runs the real `atomik serve` in
 //! its own process and drives it with an open-loop load generator (this
 //! process, its own runtime thread). Prints a table and writes JSON; see
-//! BENCHMARKS.md for the method.
+//! BENCHMARKS.md for the method. `--broker ib` measures Interactive Brokers
+//! instead (or `all`: both), against the IB Gateway simulator (`ib.rs`).
 //!
 //! `cargo build --release -p atomik -p atomik-bench && target/release/bench --quick`
 
 mod fixture;
+mod ib;
 mod load;
+mod report;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -63,6 +66,9 @@ struct Args {
     /// Seconds per ladder step instead of the plan's.
     #[arg(long)]
     step_secs: Option<f64>,
+    /// tradovate (the figures above), ib (Interactive Brokers' figures) or all.
+    #[arg(long, default_value = "tradovate")]
+    broker: String,
 }
 
 struct Plan {
@@ -125,6 +131,12 @@ fn main() -> anyhow::Result<()> {
         "postgres" | "pg" => vec!["postgres"],
         other => anyhow::bail!("--db must be sqlite, postgres or both, not {other}"),
     };
+    let (tradovate, ib) = match args.broker.as_str() {
+        "tradovate" => (true, false),
+        "ib" => (false, true),
+        "all" => (true, true),
+        other => anyhow::bail!("--broker must be tradovate, ib or all, not {other}"),
+    };
     // The simulator answers on its own thread; the load generator and the
     // orchestration share another. The server is a separate process.
     let sim_rt = tokio::runtime::Builder::new_multi_thread()
@@ -149,24 +161,35 @@ fn main() -> anyhow::Result<()> {
     for backend in &backends {
         for run in 0..runs {
             eprintln!("== {backend}: run {} of {runs}", run + 1);
-            let sim = sim_rt.block_on(Sim::start(args.accounts + plan.fan_sizes.len()))?;
-            let figures = load_rt.block_on(trial(&args, &plan, &bin, backend, &sim));
-            sim_rt.block_on(sim.handle.shutdown());
-            let figures = figures.with_context(|| format!("{backend} run {}", run + 1))?;
+            let mut figures = Figures::new();
+            if tradovate {
+                let sim = sim_rt.block_on(Sim::start(args.accounts + plan.fan_sizes.len()))?;
+                let f = load_rt.block_on(trial(&args, &plan, &bin, backend, &sim));
+                sim_rt.block_on(sim.handle.shutdown());
+                figures.extend(f.with_context(|| format!("{backend} run {}", run + 1))?);
+            }
+            if ib {
+                let ib_plan = ib::IbPlan::new(args.quick);
+                let sim = sim_rt.block_on(ib::start_sim(ib_plan.accounts()))?;
+                let f = load_rt.block_on(ib::trial(&args, &ib_plan, &bin, backend, &sim));
+                sim_rt.block_on(sim.shutdown());
+                figures.extend(f.with_context(|| format!("{backend} IB run {}", run + 1))?);
+            }
             all.entry(backend.to_string()).or_default().push(figures);
         }
     }
     let medians: BTreeMap<String, Figures> = all
         .iter()
-        .map(|(b, runs)| (b.clone(), median_figures(runs)))
+        .map(|(b, runs)| (b.clone(), report::median_figures(runs)))
         .collect();
-    print_table(&medians, runs);
+    report::print_table(&medians, runs);
     eprintln!("total time: {:.0} s", started.elapsed().as_secs_f64());
     if let Some(path) = &args.json {
         let doc = json!({
             "quick": args.quick,
             "runs_per_database": runs,
             "accounts": args.accounts,
+            "broker": args.broker,
             "machine": machine(),
             "medians": medians,
             "runs": all,
@@ -230,7 +253,7 @@ async fn trial(
             dir.path(),
             &bench_db.url,
             port,
-            &sim.handle.base_url(),
+            Some(&sim.handle.base_url()),
             &args.server_log,
         )?;
         let measured = measure(plan, &db, sim, &prepared, &mut server, dir.path(), &mut f).await;
@@ -281,7 +304,7 @@ async fn measure(
         let drained = drain(db, plan.drain_timeout).await?;
         accepted_total += r.ok;
         record_run(f, key, &r, drained);
-        let s2b = signal_to_broker(db, sim, &r.accepted, since).await?;
+        let s2b = signal_to_broker(db, &arrivals(sim), &r.accepted, since).await?;
         f.insert(format!("s2b_{key}_p50_ms"), pct(&s2b, 0.5));
         f.insert(format!("s2b_{key}_p99_ms"), pct(&s2b, 0.99));
         report_run(key, &r, drained, Some(&s2b));
@@ -314,46 +337,18 @@ async fn measure(
     // Copy-trading fan-out: one signal, the time until the last order of
     // the leader and every follower reaches the simulator.
     for group in &prepared.fan {
-        let mut lasts = Vec::new();
-        let mut leaders = Vec::new();
+        let (mut lasts, mut leaders) = (Vec::new(), Vec::new());
         for _ in 0..plan.fan_reps {
-            let (signal_id, sent) = load::one(&http, &group.hook).await?;
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while open_intents_of(db, &signal_id).await? > 0 {
-                anyhow::ensure!(Instant::now() < deadline, "fan-out did not finish in 60 s");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let ids: Vec<(String, Option<String>)> = sqlx::query_as(
-                "SELECT client_order_id, leader_intent_id FROM order_intents WHERE signal_id = $1",
-            )
-            .bind(&signal_id)
-            .fetch_all(db.pool())
-            .await?;
-            let arrivals = arrivals(sim);
-            let mut last = Duration::ZERO;
-            let mut reached = 0;
-            for (cl, leader) in &ids {
-                if let Some(at) = arrivals.get(cl) {
-                    reached += 1;
-                    let d = at.saturating_duration_since(sent);
-                    last = last.max(d);
-                    if leader.is_none() {
-                        leaders.push(d.as_secs_f64() * 1000.0);
-                    }
-                }
-            }
-            anyhow::ensure!(
-                reached == group.followers + 1,
-                "fan-out of {}: only {reached} orders reached the simulator",
-                group.followers
-            );
-            lasts.push(last.as_secs_f64() * 1000.0);
+            let rep =
+                fan_out_once(db, &http, &group.hook, group.followers, || arrivals(sim)).await?;
+            lasts.push(rep.last_ms());
+            leaders.push(rep.leader_ms);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let n = group.followers;
         eprintln!("   fan-out {n}: last order after {lasts:.1?} ms (leader {leaders:.1?} ms)");
-        f.insert(format!("fan_{n}_last_ms"), median(&lasts));
-        f.insert(format!("fan_{n}_leader_ms"), median(&leaders));
+        f.insert(format!("fan_{n}_last_ms"), report::median(&lasts));
+        f.insert(format!("fan_{n}_leader_ms"), report::median(&leaders));
     }
     if !rss_after_taken {
         f.insert("rss_after_mib".into(), server.rss_mib());
@@ -363,7 +358,7 @@ async fn measure(
     Ok(())
 }
 
-fn record_run(f: &mut Figures, key: &str, r: &load::RunResult, drained: Duration) {
+pub fn record_run(f: &mut Figures, key: &str, r: &load::RunResult, drained: Duration) {
     f.insert(format!("ack_{key}_p50_ms"), r.pct_ms(0.5));
     f.insert(format!("ack_{key}_p99_ms"), r.pct_ms(0.99));
     f.insert(format!("ack_{key}_p999_ms"), r.pct_ms(0.999));
@@ -385,7 +380,7 @@ fn record_run(f: &mut Figures, key: &str, r: &load::RunResult, drained: Duration
     f.insert(format!("exec_{key}_orders_per_s"), exec);
 }
 
-fn report_run(key: &str, r: &load::RunResult, drained: Duration, s2b: Option<&Histogram<u64>>) {
+pub fn report_run(key: &str, r: &load::RunResult, drained: Duration, s2b: Option<&Histogram<u64>>) {
     let s2b = s2b
         .map(|h| {
             format!(
@@ -414,14 +409,14 @@ fn report_run(key: &str, r: &load::RunResult, drained: Duration, s2b: Option<&Hi
     );
 }
 
-fn pct(h: &Histogram<u64>, q: f64) -> f64 {
+pub fn pct(h: &Histogram<u64>, q: f64) -> f64 {
     if h.is_empty() {
         return f64::NAN;
     }
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -432,7 +427,7 @@ fn now_ms() -> i64 {
 const OPEN: &str = atomik_domain::lifecycle::IntentStatus::OPEN_SQL;
 
 /// Wait until no intent is open; how long that took.
-async fn drain(db: &Db, timeout: Duration) -> anyhow::Result<Duration> {
+pub async fn drain(db: &Db, timeout: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let sql = format!("SELECT COUNT(*) FROM order_intents WHERE status IN ({OPEN})");
     loop {
@@ -459,6 +454,68 @@ async fn open_intents_of(db: &Db, signal_id: &str) -> anyhow::Result<i64> {
         .await?)
 }
 
+/// One fan-out signal: when the leader's and each follower's order
+/// reached the simulator, in ms after the signal was sent.
+pub struct FanRep {
+    pub leader_ms: f64,
+    /// Followers' arrivals, ascending.
+    pub followers_ms: Vec<f64>,
+}
+
+impl FanRep {
+    pub fn last_ms(&self) -> f64 {
+        self.followers_ms
+            .last()
+            .copied()
+            .unwrap_or(0.0)
+            .max(self.leader_ms)
+    }
+}
+
+/// Send one signal to a group's leader, wait until none of its intents is
+/// open, and read when each order reached the simulator (`arrivals`).
+pub async fn fan_out_once(
+    db: &Db,
+    http: &reqwest::Client,
+    hook: &fixture::Hook,
+    followers: usize,
+    arrivals: impl Fn() -> HashMap<String, Instant>,
+) -> anyhow::Result<FanRep> {
+    let (signal_id, sent) = load::one(http, hook).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open_intents_of(db, &signal_id).await? > 0 {
+        anyhow::ensure!(Instant::now() < deadline, "fan-out did not finish in 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ids: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT client_order_id, leader_intent_id FROM order_intents WHERE signal_id = $1",
+    )
+    .bind(&signal_id)
+    .fetch_all(db.pool())
+    .await?;
+    let arrivals = arrivals();
+    let ms = |at: &Instant| at.saturating_duration_since(sent).as_secs_f64() * 1000.0;
+    let mut rep = FanRep {
+        leader_ms: f64::NAN,
+        followers_ms: Vec::with_capacity(followers),
+    };
+    for (cl, leader) in &ids {
+        if let Some(at) = arrivals.get(cl) {
+            match leader {
+                None => rep.leader_ms = ms(at),
+                Some(_) => rep.followers_ms.push(ms(at)),
+            }
+        }
+    }
+    let reached = rep.followers_ms.len() + usize::from(!rep.leader_ms.is_nan());
+    anyhow::ensure!(
+        reached == followers + 1,
+        "fan-out of {followers}: only {reached} orders reached the simulator"
+    );
+    rep.followers_ms.sort_by(|a, b| a.total_cmp(b));
+    Ok(rep)
+}
+
 /// When each client order id reached the simulator.
 fn arrivals(sim: &Sim) -> HashMap<String, Instant> {
     sim.handle
@@ -469,9 +526,9 @@ fn arrivals(sim: &Sim) -> HashMap<String, Instant> {
 }
 
 /// From each accepted signal's request to its order's arrival at the sim.
-async fn signal_to_broker(
+pub async fn signal_to_broker(
     db: &Db,
-    sim: &Sim,
+    arrivals: &HashMap<String, Instant>,
     accepted: &[(String, Instant)],
     since_ms: i64,
 ) -> anyhow::Result<Histogram<u64>> {
@@ -482,7 +539,6 @@ async fn signal_to_broker(
     .fetch_all(db.pool())
     .await?;
     let by_signal: HashMap<String, String> = rows.into_iter().collect();
-    let arrivals = arrivals(sim);
     let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     for (signal, sent) in accepted {
         if let Some(at) = by_signal.get(signal).and_then(|cl| arrivals.get(cl)) {
@@ -490,141 +546,4 @@ async fn signal_to_broker(
         }
     }
     Ok(h)
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if !n.is_multiple_of(2) {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn median_figures(runs: &[Figures]) -> Figures {
-    let mut keys: Vec<&String> = runs.iter().flat_map(|f| f.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .map(|k| {
-            let vals: Vec<f64> = runs.iter().filter_map(|f| f.get(k).copied()).collect();
-            (k.clone(), median(&vals))
-        })
-        .collect()
-}
-
-/// (label, figure key, target, lower is better)
-const TABLE: &[(&str, &str, Option<f64>, bool)] = &[
-    ("ack p50 @100/s (ms)", "ack_100_p50_ms", None, true),
-    ("ack p99 @100/s (ms)", "ack_100_p99_ms", None, true),
-    ("ack p99.9 @100/s (ms)", "ack_100_p999_ms", None, true),
-    ("ack p50 @1000/s (ms)", "ack_1000_p50_ms", Some(1.0), true),
-    ("ack p99 @1000/s (ms)", "ack_1000_p99_ms", Some(5.0), true),
-    ("ack p99.9 @1000/s (ms)", "ack_1000_p999_ms", None, true),
-    (
-        "  from due time p50 (ms)",
-        "ack_from_due_1000_p50_ms",
-        None,
-        true,
-    ),
-    (
-        "  from due time p99 (ms)",
-        "ack_from_due_1000_p99_ms",
-        None,
-        true,
-    ),
-    (
-        "max sustained rate (/s)",
-        "max_sustained_per_s",
-        Some(5000.0),
-        false,
-    ),
-    ("  accepted /s at it", "max_achieved_per_s", None, false),
-    ("  ack p50 at it (ms)", "ack_max_p50_ms", None, true),
-    ("  ack p99 at it (ms)", "ack_max_p99_ms", None, true),
-    ("  ack p99.9 at it (ms)", "ack_max_p999_ms", None, true),
-    (
-        "  orders executed /s at it",
-        "exec_max_orders_per_s",
-        None,
-        false,
-    ),
-    (
-        "signal→broker p50 @100/s (ms)",
-        "s2b_100_p50_ms",
-        Some(2.0),
-        true,
-    ),
-    (
-        "signal→broker p99 @100/s (ms)",
-        "s2b_100_p99_ms",
-        None,
-        true,
-    ),
-    (
-        "signal→broker p50 @1000/s (ms)",
-        "s2b_1000_p50_ms",
-        None,
-        true,
-    ),
-    (
-        "signal→broker p99 @1000/s (ms)",
-        "s2b_1000_p99_ms",
-        None,
-        true,
-    ),
-    ("fan-out 10: last order (ms)", "fan_10_last_ms", None, true),
-    (
-        "fan-out 100: last order (ms)",
-        "fan_100_last_ms",
-        Some(50.0),
-        true,
-    ),
-    (
-        "fan-out 500: last order (ms)",
-        "fan_500_last_ms",
-        Some(250.0),
-        true,
-    ),
-    ("RSS idle (MiB)", "idle_rss_mib", Some(64.0), true),
-    ("RSS after load (MiB)", "rss_after_mib", None, true),
-    (
-        "  signals accepted by then",
-        "rss_after_signals",
-        None,
-        false,
-    ),
-];
-
-fn print_table(medians: &BTreeMap<String, Figures>, runs: usize) {
-    let backends: Vec<&String> = medians.keys().collect();
-    print!("\n{:<32}", format!("median of {runs} run(s)"));
-    for b in &backends {
-        print!("{:>12}", b);
-    }
-    println!("   target");
-    for (label, key, target, lower) in TABLE {
-        print!("{label:<32}");
-        for b in &backends {
-            let v = medians[*b].get(*key).copied().unwrap_or(f64::NAN);
-            let cell = if v.abs() >= 100.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.2}")
-            };
-            print!("{cell:>12}");
-        }
-        let t = match (target, key) {
-            (Some(_), &"max_sustained_per_s") => "≥ 5000 SQLite, ≥ 3000 PG".to_string(),
-            (Some(t), _) if *lower => format!("≤ {t}"),
-            (Some(t), _) => format!("≥ {t}"),
-            (None, _) => String::new(),
-        };
-        println!("   {t}");
-    }
 }

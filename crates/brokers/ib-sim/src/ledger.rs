@@ -34,6 +34,9 @@ pub struct SimOrder {
     pub avg_price: f64,
     pub commission: f64,
     pub placed_at_ms: i64,
+    /// Monotonic arrival time (benchmarks measure signal-to-broker latency
+    /// against it; the sim clock may be a test clock).
+    pub arrived: std::time::Instant,
     pub completed_at_ms: Option<i64>,
     /// The order as the client sent it (echoed back in OpenOrder).
     pub order: Order,
@@ -426,6 +429,7 @@ mod tests {
                 avg_price: 0.0,
                 commission: 0.0,
                 placed_at_ms: 0,
+                arrived: std::time::Instant::now(),
                 completed_at_ms: None,
                 order: Order::default(),
             });

@@ -269,6 +269,7 @@ pub(crate) fn place(
     contract: &Contract,
     order: &Order,
 ) -> After {
+    let arrived = std::time::Instant::now();
     let reply = |code: i32, msg: &str| {
         shared.deliver(vec![(To::Conn(conn), shared.error(order_id, code, msg))]);
         After::Nothing
@@ -319,6 +320,7 @@ pub(crate) fn place(
         avg_price: 0.0,
         commission: 0.0,
         placed_at_ms: now,
+        arrived,
         completed_at_ms: None,
         order: order.clone(),
     };
@@ -479,6 +481,7 @@ mod tests {
             avg_price: 0.0,
             commission: 0.0,
             placed_at_ms: 0,
+            arrived: std::time::Instant::now(),
             completed_at_ms: None,
             order: Order::default(),
         };
