@@ -54,6 +54,12 @@ fn defaults_round_trip_too() {
             filter: ExecutionFilter::default(),
         },
         Request::ReqIds { num_ids: 0 },
+        Request::ReqAccountUpdatesMulti {
+            req_id: 0,
+            account: String::new(),
+            model_code: String::new(),
+            ledger_and_nlv: false,
+        },
     ];
     for req in requests {
         let bytes = encode_request(&req, 226).unwrap();
@@ -73,6 +79,14 @@ fn defaults_round_trip_too() {
             realized_pnl: None,
         },
         Event::ManagedAccounts { accounts: vec![] },
+        Event::AccountUpdateMulti {
+            req_id: 0,
+            account: String::new(),
+            model_code: String::new(),
+            key: String::new(),
+            value: String::new(),
+            currency: String::new(),
+        },
         Event::Error {
             id: -1,
             time_ms: 0,
