@@ -22,6 +22,11 @@
 //!   order (after a reconnect too) and to a connection with client id 0.
 //! - The pacing limit counts every message after the hello in a sliding
 //!   second; excess messages answer error 100 and are not executed.
+//! - reqAccountUpdatesMulti answers the account's values (every managed
+//!   account's for an empty account or `All`; with ledgerAndNLV only cash
+//!   balances and net liquidation) then the end, and streams later changes
+//!   under its request id until cancelled. There are no advisor models: a
+//!   model code is answered with the end alone.
 
 mod catalogue;
 mod config;
