@@ -312,10 +312,15 @@ impl Walk for Reader<'_> {
     }
 }
 
+/// Non-ASCII characters as `\uXXXX` (UTF-16 units), and a backslash that
+/// would read as the start of such an escape as `\u005c`, so that
+/// [`unescape`] gives back exactly `s`.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
+    for (i, c) in s.char_indices() {
+        if c == '\\' && looks_escaped(&s[i..]) {
+            out.push_str("\\u005c");
+        } else if c.is_ascii() {
             out.push(c);
         } else {
             let mut units = [0u16; 2];
@@ -325,6 +330,13 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `s` starts with `\u` and four hex digits.
+fn looks_escaped(s: &str) -> bool {
+    s.strip_prefix("\\u")
+        .and_then(|r| r.get(..4))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `\uXXXX` sequences back to characters (pairs of them for characters
@@ -377,10 +389,23 @@ mod tests {
 
     #[test]
     fn text_escapes_round_trip() {
-        for s in ["plain", "Société Générale", "日本 🚀", "\\u00", "a\\uzzzzb"] {
+        for s in [
+            "plain",
+            "Société Générale",
+            "日本 🚀",
+            "\\u00",
+            "a\\uzzzzb",
+            // A literal escape in the text itself: sent as \u005c + u0041,
+            // else it would read back as `A` (the ib_events fuzz target
+            // asserts decode(encode(x)) == x; fuzz/regressions/ib_events/).
+            "\\u0041",
+            "\\\\u00e9",
+        ] {
             assert_eq!(unescape(&escape(s)), s);
         }
         assert_eq!(escape("é"), "\\u00e9");
+        assert_eq!(escape("\\u0041"), "\\u005cu0041");
+        assert_eq!(escape("a\\b"), "a\\b", "a lone backslash is itself");
         assert_eq!(unescape("caf\\u00E9 \\ud83d\\ude80"), "café 🚀");
     }
 }
