@@ -176,12 +176,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn parse<T: FromStr + Default>(&mut self, field: &'static str, unset: &[&str]) -> T {
+    /// A number; empty or one of the `unset` sentinels is the default. The
+    /// sentinels are compared by value, so `02147483647` is unset too (else
+    /// it would be written back as the sentinel and read back as unset).
+    fn parse<T: FromStr + Default + PartialEq>(
+        &mut self,
+        field: &'static str,
+        unset: &[&str],
+    ) -> T {
         let s = self.next().trim();
-        if s.is_empty() || unset.contains(&s) {
+        if s.is_empty() {
             return T::default();
         }
-        match s.parse() {
+        match s.parse::<T>() {
+            Ok(v) if unset.iter().any(|u| u.parse::<T>().is_ok_and(|u| u == v)) => T::default(),
             Ok(v) => v,
             Err(_) => {
                 self.fail(field, s.to_string());
@@ -253,10 +261,12 @@ impl Walk for Reader<'_> {
     }
     fn int_opt(&mut self, v: &mut Option<i32>) {
         let s = self.next().trim();
-        *v = if s.is_empty() || s == UNSET_INT {
+        *v = if s.is_empty() {
             None
         } else {
-            match s.parse() {
+            match s.parse::<i32>() {
+                // The sentinel by value (`02147483647` too).
+                Ok(i32::MAX) => None,
                 Ok(v) => Some(v),
                 Err(_) => {
                     self.fail("int", s.to_string());
@@ -385,6 +395,23 @@ mod tests {
         r.f64_opt(&mut f);
         assert_eq!(f, None);
         assert!(r.finish(()).is_err(), "1e400 is no decimal");
+    }
+
+    #[test]
+    fn sentinels_are_unset_however_spelt() {
+        // Found by the ib_requests fuzz target
+        // (fuzz/regressions/ib_requests/crash-c7356ef8…): a zero-padded
+        // sentinel was read as a value and written back as the sentinel.
+        let payload = b"02147483647\x00+2147483647\x00 2147483647\x0009223372036854775807\x00";
+        let mut r = Reader::new(payload).unwrap();
+        let (mut a, mut b, mut c) = (Some(1), 1, 1i64);
+        r.int_opt(&mut a);
+        r.int(&mut b);
+        r.long(&mut c);
+        assert_eq!((a, b, c), (None, 0, 0));
+        r.long(&mut c);
+        assert_eq!(c, 0);
+        assert!(r.finish(()).is_ok());
     }
 
     #[test]
