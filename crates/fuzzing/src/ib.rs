@@ -13,9 +13,7 @@
 //! text version, and is checked written back in that form: the protobuf
 //! form cannot carry everything text can (a multiplier is a double there).
 
-use atomik_ib_proto::{
-    Event, Request, decode_event, decode_request, encode_event, encode_request, text, version,
-};
+use atomik_ib_proto::{decode_event, decode_request, encode_event, encode_request, text, version};
 
 /// Whether a protobuf-era payload carries the text form (binary id ≤ 200).
 fn text_form(v: i32, payload: &[u8]) -> bool {
