@@ -322,7 +322,7 @@ impl Walk for Reader<'_> {
     }
 }
 
-/// Non-ASCII characters as `\uXXXX` (UTF-16 units), and a backslash that
+/// Non-ASCII characters and NUL as `\uXXXX` (UTF-16 units), and a backslash that
 /// would read as the start of such an escape as `\u005c`, so that
 /// [`unescape`] gives back exactly `s`.
 fn escape(s: &str) -> String {
@@ -330,6 +330,9 @@ fn escape(s: &str) -> String {
     for (i, c) in s.char_indices() {
         if c == '\\' && looks_escaped(&s[i..]) {
             out.push_str("\\u005c");
+        } else if c == '\0' {
+            // A NUL would end the field; `\u0000` read it in.
+            out.push_str("\\u0000");
         } else if c.is_ascii() {
             out.push(c);
         } else {
@@ -427,6 +430,8 @@ mod tests {
             // asserts decode(encode(x)) == x; fuzz/regressions/ib_events/).
             "\\u0041",
             "\\\\u00e9",
+            // An escaped NUL (fuzz/regressions/ib_events/crash-dd0e1bbc…).
+            "a\0b",
         ] {
             assert_eq!(unescape(&escape(s)), s);
         }
