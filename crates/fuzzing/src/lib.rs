@@ -6,6 +6,7 @@
 
 mod binance;
 mod binance_sim;
+mod ib;
 mod input;
 mod rules;
 mod signal;
@@ -14,6 +15,7 @@ mod tradovate_sim;
 
 pub use binance::binance_responses;
 pub use binance_sim::binance_sim_requests;
+pub use ib::{ib_events, ib_requests};
 pub use rules::strategy_rules;
 pub use signal::signal_body;
 pub use tradovate::tradovate_responses;
@@ -31,4 +33,6 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("binance_responses", binance_responses),
     ("tradovate_sim_requests", tradovate_sim_requests),
     ("binance_sim_requests", binance_sim_requests),
+    ("ib_events", ib_events),
+    ("ib_requests", ib_requests),
 ];

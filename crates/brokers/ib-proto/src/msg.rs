@@ -29,6 +29,8 @@ pub mod ids {
         pub const CANCEL_ACCOUNT_SUMMARY: i32 = 63;
         pub const CANCEL_POSITIONS: i32 = 64;
         pub const START_API: i32 = 71;
+        pub const REQ_ACCOUNT_UPDATES_MULTI: i32 = 76;
+        pub const CANCEL_ACCOUNT_UPDATES_MULTI: i32 = 77;
         pub const REQ_COMPLETED_ORDERS: i32 = 99;
     }
     /// Server → client.
@@ -53,6 +55,8 @@ pub mod ids {
         pub const POSITION_END: i32 = 62;
         pub const ACCOUNT_SUMMARY: i32 = 63;
         pub const ACCOUNT_SUMMARY_END: i32 = 64;
+        pub const ACCOUNT_UPDATE_MULTI: i32 = 73;
+        pub const ACCOUNT_UPDATE_MULTI_END: i32 = 74;
         pub const COMPLETED_ORDER: i32 = 101;
         pub const COMPLETED_ORDERS_END: i32 = 102;
     }
@@ -227,6 +231,19 @@ pub enum Request {
     CancelAccountSummary {
         req_id: i32,
     },
+    /// Subscribe to the values of one account (or of every account when
+    /// `account` is empty or `All`) and/or one model: answered with
+    /// [`Event::AccountUpdateMulti`]s then [`Event::AccountUpdateMultiEnd`].
+    ReqAccountUpdatesMulti {
+        req_id: i32,
+        account: String,
+        model_code: String,
+        /// Only the ledger and net liquidation values.
+        ledger_and_nlv: bool,
+    },
+    CancelAccountUpdatesMulti {
+        req_id: i32,
+    },
     /// A message id the codec does not read (market data, news…): the
     /// server may answer with an error; nothing else is decoded.
     Other {
@@ -337,6 +354,19 @@ pub enum Event {
         currency: String,
     },
     AccountSummaryEnd {
+        req_id: i32,
+    },
+    /// One value of a [`Request::ReqAccountUpdatesMulti`] subscription.
+    AccountUpdateMulti {
+        req_id: i32,
+        account: String,
+        model_code: String,
+        key: String,
+        value: String,
+        currency: String,
+    },
+    /// The first full set of values of a subscription has been sent.
+    AccountUpdateMultiEnd {
         req_id: i32,
     },
     /// Seconds since the epoch.

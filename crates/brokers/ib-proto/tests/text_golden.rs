@@ -156,6 +156,28 @@ fn ib_async_requests_decode() {
     check("req_current_time", Request::ReqCurrentTime);
     check("req_global_cancel", Request::ReqGlobalCancel);
     check("req_managed_accts", Request::ReqManagedAccounts);
+    check(
+        "req_account_updates_multi",
+        Request::ReqAccountUpdatesMulti {
+            req_id: 10,
+            account: "DU1234567".into(),
+            model_code: String::new(),
+            ledger_and_nlv: false,
+        },
+    );
+    check(
+        "req_account_updates_multi_model",
+        Request::ReqAccountUpdatesMulti {
+            req_id: 11,
+            account: String::new(),
+            model_code: "Tech".into(),
+            ledger_and_nlv: true,
+        },
+    );
+    check(
+        "cancel_account_updates_multi",
+        Request::CancelAccountUpdatesMulti { req_id: 10 },
+    );
 }
 
 fn python_with_ib_async() -> bool {
@@ -245,6 +267,8 @@ fn ib_async_reads_our_events_at(v: i32) {
         "account_summary",
         "account_summary_end",
         "current_time",
+        "account_update_multi",
+        "account_update_multi_end",
     ];
     let all = events(v);
     assert_eq!(all.len(), names.len());
@@ -483,5 +507,20 @@ fn ib_async_reads_our_events_at(v: i32) {
     assert_eq!(
         *only_call(&r, "current_time", "currentTime"),
         [json!(1_764_600_000)]
+    );
+    assert_eq!(
+        *only_call(&r, "account_update_multi", "accountUpdateMulti"),
+        [
+            json!(10),
+            json!("DU1234567"),
+            json!(""),
+            json!("NetLiquidation"),
+            json!("1000123.45"),
+            json!("USD")
+        ]
+    );
+    assert_eq!(
+        *only_call(&r, "account_update_multi_end", "accountUpdateMultiEnd"),
+        [json!(10)]
     );
 }

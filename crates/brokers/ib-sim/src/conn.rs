@@ -77,6 +77,7 @@ async fn connection(socket: TcpStream, shared: Arc<Shared>) {
             tx,
             positions: false,
             account_updates: None,
+            account_multi: Default::default(),
         },
     );
     let writer = tokio::spawn(write_loop(wr, rx, v, closed.clone()));
@@ -141,7 +142,9 @@ fn request_id(req: &Request) -> i32 {
         Request::ReqExecutions { req_id, .. }
         | Request::ReqContractData { req_id, .. }
         | Request::ReqAccountSummary { req_id, .. }
-        | Request::CancelAccountSummary { req_id } => *req_id,
+        | Request::CancelAccountSummary { req_id }
+        | Request::ReqAccountUpdatesMulti { req_id, .. }
+        | Request::CancelAccountUpdatesMulti { req_id } => *req_id,
         _ => -1,
     }
 }
@@ -271,6 +274,17 @@ impl Session {
                 self.send(events);
             }
             Request::CancelAccountSummary { .. } => {}
+            Request::ReqAccountUpdatesMulti {
+                req_id,
+                account,
+                model_code,
+                ledger_and_nlv,
+            } => self.account_updates_multi(req_id, account, model_code, ledger_and_nlv),
+            Request::CancelAccountUpdatesMulti { req_id } => {
+                if let Some(c) = shared.conns().get_mut(&self.id) {
+                    c.account_multi.remove(&req_id);
+                }
+            }
             Request::Other { id } => tracing::debug!(id, "ib-sim: request not simulated"),
         }
         true
@@ -298,6 +312,40 @@ impl Session {
             c.account_updates = Some(account.clone());
         }
         let events = queries::account_updates(&shared.state(), &account, shared.now_ms());
+        self.send(events);
+    }
+
+    /// reqAccountUpdatesMulti: the values of the account (every managed
+    /// account for an empty one or `All`), then the end; later changes
+    /// stream under the same request id until it is cancelled. The
+    /// simulator has no advisor models: a model code yields only the end.
+    fn account_updates_multi(
+        &mut self,
+        req_id: i32,
+        account: String,
+        model_code: String,
+        ledger_and_nlv: bool,
+    ) {
+        let shared = self.shared.clone();
+        let accounts = shared.state().account_ids();
+        let all = account.is_empty() || account.eq_ignore_ascii_case("All");
+        if !all && !accounts.contains(&account) {
+            self.error(req_id, 321, &format!("Error validating request.-'bB' : cause - The account code {account} is not one of the managed accounts."));
+            return;
+        }
+        let sub = crate::MultiSub {
+            account: (!all).then_some(account),
+            ledger_and_nlv,
+        };
+        let events = if model_code.is_empty() {
+            // Subscribe before the snapshot so no change falls between.
+            if let Some(c) = shared.conns().get_mut(&self.id) {
+                c.account_multi.insert(req_id, sub.clone());
+            }
+            queries::account_updates_multi(&shared.state(), req_id, &sub)
+        } else {
+            vec![Event::AccountUpdateMultiEnd { req_id }]
+        };
         self.send(events);
     }
 

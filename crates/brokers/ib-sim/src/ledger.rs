@@ -362,7 +362,8 @@ impl State {
             .filter(|p| p.account == account)
             .map(|p| self.market_value(p).abs())
             .sum();
-        let money = |v: f64| format!("{v:.2}");
+        // `+ 0.0` turns the -0.0 of an empty sum into 0.0 (no "-0.00").
+        let money = |v: f64| format!("{:.2}", v + 0.0);
         let mut out = vec![
             ("AccountCode".into(), account.to_string(), String::new()),
             ("AccountType".into(), "INDIVIDUAL".into(), String::new()),

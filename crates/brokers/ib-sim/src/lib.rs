@@ -22,6 +22,11 @@
 //!   order (after a reconnect too) and to a connection with client id 0.
 //! - The pacing limit counts every message after the hello in a sliding
 //!   second; excess messages answer error 100 and are not executed.
+//! - reqAccountUpdatesMulti answers the account's values (every managed
+//!   account's for an empty account or `All`; with ledgerAndNLV only cash
+//!   balances and net liquidation) then the end, and streams later changes
+//!   under its request id until cancelled. There are no advisor models: a
+//!   model code is answered with the end alone.
 
 mod catalogue;
 mod config;
@@ -56,6 +61,10 @@ pub(crate) enum To {
     PositionSubs,
     /// Connections subscribed to this account's updates.
     AccountSubs(String),
+    /// Every reqAccountUpdatesMulti subscription that covers this account;
+    /// the event (an `AccountUpdateMulti`) goes out under each one's
+    /// request id.
+    AccountMultiSubs(String),
 }
 
 pub(crate) enum Out {
@@ -69,6 +78,22 @@ pub(crate) struct ConnEntry {
     pub tx: mpsc::UnboundedSender<Out>,
     pub positions: bool,
     pub account_updates: Option<String>,
+    /// reqAccountUpdatesMulti subscriptions, by request id.
+    pub account_multi: HashMap<i32, MultiSub>,
+}
+
+/// One reqAccountUpdatesMulti subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MultiSub {
+    /// `None`: every managed account (an empty account or `All`).
+    pub account: Option<String>,
+    pub ledger_and_nlv: bool,
+}
+
+impl MultiSub {
+    pub fn covers(&self, account: &str) -> bool {
+        self.account.as_deref().is_none_or(|a| a == account)
+    }
 }
 
 pub(crate) struct Shared {
@@ -97,6 +122,16 @@ impl Shared {
         let conns = self.conns();
         for (to, event) in events {
             for (id, c) in conns.iter() {
+                if let To::AccountMultiSubs(account) = &to {
+                    for (req_id, sub) in &c.account_multi {
+                        if let Some(e) =
+                            crate::queries::for_multi_sub(&event, *req_id, sub, account)
+                        {
+                            let _ = c.tx.send(Out::Event(Box::new(e)));
+                        }
+                    }
+                    continue;
+                }
                 let hit = match &to {
                     To::Conn(want) => id == want,
                     To::Client(cid) => {
@@ -104,6 +139,7 @@ impl Shared {
                     }
                     To::PositionSubs => c.positions,
                     To::AccountSubs(a) => c.account_updates.as_deref() == Some(a.as_str()),
+                    To::AccountMultiSubs(_) => false,
                 };
                 if hit {
                     let _ = c.tx.send(Out::Event(Box::new(event.clone())));

@@ -138,6 +138,18 @@ fn fill_events(state: &State, idx: usize, fill: Fill) -> Vec<(To, Event)> {
         out.push((subs(), crate::queries::portfolio_value(state, p)));
         for (key, value, currency) in state.account_values(&o.account) {
             out.push((
+                To::AccountMultiSubs(o.account.clone()),
+                Event::AccountUpdateMulti {
+                    // Each subscription's own id replaces it on delivery.
+                    req_id: 0,
+                    account: o.account.clone(),
+                    model_code: String::new(),
+                    key: key.clone(),
+                    value: value.clone(),
+                    currency: currency.clone(),
+                },
+            ));
+            out.push((
                 subs(),
                 Event::AccountValue {
                     key,

@@ -4,6 +4,7 @@
 
 use atomik_ib_proto::{Event, ExecutionFilter};
 
+use crate::MultiSub;
 use crate::ledger::{SimPosition, State, f, ib_time, parse_ib_time};
 use crate::orders::{completed_order, open_order, order_status};
 
@@ -131,6 +132,58 @@ pub(crate) fn account_updates(state: &State, account: &str, now_ms: i64) -> Vec<
         account: account.into(),
     });
     out
+}
+
+/// The keys a `ledger_and_nlv` subscription carries: cash by currency and
+/// net liquidation.
+fn ledger_or_nlv(key: &str) -> bool {
+    matches!(
+        key,
+        "CashBalance" | "TotalCashBalance" | "NetLiquidation" | "NetLiquidationByCurrency"
+    )
+}
+
+/// reqAccountUpdatesMulti: every covered account's values, then the end.
+pub(crate) fn account_updates_multi(state: &State, req_id: i32, sub: &MultiSub) -> Vec<Event> {
+    let mut out = Vec::new();
+    for account in state.account_ids().into_iter().filter(|a| sub.covers(a)) {
+        for (key, value, currency) in state.account_values(&account) {
+            if sub.ledger_and_nlv && !ledger_or_nlv(&key) {
+                continue;
+            }
+            out.push(Event::AccountUpdateMulti {
+                req_id,
+                account: account.clone(),
+                model_code: String::new(),
+                key,
+                value,
+                currency,
+            });
+        }
+    }
+    out.push(Event::AccountUpdateMultiEnd { req_id });
+    out
+}
+
+/// A streamed change as one subscription sees it: under its request id,
+/// or nothing when it does not cover the account or key.
+pub(crate) fn for_multi_sub(
+    event: &Event,
+    sub_req_id: i32,
+    sub: &MultiSub,
+    account: &str,
+) -> Option<Event> {
+    let Event::AccountUpdateMulti { key, .. } = event else {
+        return None;
+    };
+    if !sub.covers(account) || (sub.ledger_and_nlv && !ledger_or_nlv(key)) {
+        return None;
+    }
+    let mut e = event.clone();
+    if let Event::AccountUpdateMulti { req_id, .. } = &mut e {
+        *req_id = sub_req_id;
+    }
+    Some(e)
 }
 
 /// reqAccountSummary: every managed account × every requested tag it knows.

@@ -52,6 +52,17 @@ async fn ib_async_connects_trades_reads_back_and_cancels_in_the_text_era() {
             ["TotalCashValue", "1000000.00"]
         ])
     );
+    // Read through reqAccountUpdatesMulti at connect (ib_async's default
+    // start-up fetch), the only request that covers the second account.
+    assert_eq!(
+        out["other_account_values"],
+        json!([
+            ["DU7654321", "", "AccountCode", "DU7654321", ""],
+            ["DU7654321", "", "CashBalance", "100000.00", "BASE"],
+            ["DU7654321", "", "CashBalance", "100000.00", "USD"],
+            ["DU7654321", "", "NetLiquidation", "100000.00", "USD"]
+        ])
+    );
     assert_eq!(out["aapl"], json!([265598, "NASDAQ", "AAPL"]));
 
     let ledger = sim.orders();

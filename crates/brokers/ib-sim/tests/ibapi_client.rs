@@ -3,7 +3,7 @@
 //! nothing changed but its address: the handshake, managed accounts,
 //! contract details, positions, a market order that fills (order update
 //! stream), a resting limit order, open / all open / completed orders,
-//! executions, account summary and updates, a cancel, a future by con id
+//! executions, account summary, updates and updates multi, a cancel, a future by con id
 //! (fill, and 110 off the tick), and a second client id in use (326). Everything ibapi parsed must agree with the simulator's
 //! ledger.
 
@@ -13,9 +13,9 @@ use common::{WAIT, start_demo};
 use futures::{Stream, StreamExt};
 use ibapi::orders::{CancelOrder, Executions, OrderStatusKind};
 use ibapi::prelude::{
-    AccountGroup, AccountId, AccountSummaryResult, AccountUpdate, Action, Client, Contract,
-    ExecutionFilter, OrderUpdate, Orders, PlaceOrder, PositionUpdate, SubscriptionItem,
-    SubscriptionItemStreamExt, order_builder,
+    AccountGroup, AccountId, AccountSummaryResult, AccountUpdate, AccountUpdateMulti, Action,
+    Client, Contract, ExecutionFilter, OrderUpdate, Orders, PlaceOrder, PositionUpdate,
+    SubscriptionItem, SubscriptionItemStreamExt, order_builder,
 };
 
 const ACCOUNT: &str = "DU1234567";
@@ -316,6 +316,44 @@ async fn ibapi_connects_reads_trades_and_cancels() {
     );
     assert_eq!(portfolio, [(265598, 10.0, 230.0)]);
     drop(updates_sub);
+
+    // Account updates multi for every account (no account, no model);
+    // ibapi always asks for the ledger and net liquidation only.
+    let mut multi_sub = client
+        .account_updates_multi(None, None)
+        .await
+        .unwrap()
+        .filter_data();
+    let mut multi = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, multi_sub.next()).await {
+            Ok(Some(Ok(AccountUpdateMulti::AccountMultiValue(v)))) => {
+                multi.push((v.account, v.model_code, v.key, v.value, v.currency))
+            }
+            Ok(Some(Ok(AccountUpdateMulti::End))) => break,
+            other => panic!("account updates multi: {other:?}"),
+        }
+    }
+    let nlv = format!("{:.2}", sim.net_liquidation(ACCOUNT));
+    let row = |a: &str, k: &str, v: &str, c: &str| {
+        (
+            a.to_string(),
+            String::new(),
+            k.to_string(),
+            v.to_string(),
+            c.to_string(),
+        )
+    };
+    assert!(
+        multi.contains(&row(ACCOUNT, "NetLiquidation", &nlv, "USD")),
+        "{multi:?}"
+    );
+    assert!(multi.contains(&row("DU7654321", "CashBalance", "100000.00", "BASE")));
+    assert!(
+        multi.iter().all(|(_, _, key, _, _)| key != "BuyingPower"),
+        "ledger and NLV only: {multi:?}"
+    );
+    drop(multi_sub);
 
     // Cancel the limit order.
     let mut cancel = client.cancel_order(lmt_id, "").await.unwrap();

@@ -495,3 +495,128 @@ async fn account_updates_carry_values_portfolio_time_and_end() {
         sim.shutdown().await;
     }
 }
+
+fn multi_value<'a>(
+    events: &'a [Event],
+    req: i32,
+    acct: &str,
+    key: &str,
+    cur: &str,
+) -> Option<&'a str> {
+    events.iter().find_map(|e| match e {
+        Event::AccountUpdateMulti {
+            req_id,
+            account,
+            key: k,
+            value,
+            currency,
+            ..
+        } if *req_id == req && account == acct && k == key && currency == cur => {
+            Some(value.as_str())
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn account_updates_multi_answers_streams_and_cancels() {
+    for range in [TEXT, PROTOBUF] {
+        let sim = start_demo().await;
+        let (mut raw, next) = Raw::connect(sim.socket_addr(), range, 1).await;
+        let multi =
+            |req_id: i32, account: &str, ledger_and_nlv: bool| Request::ReqAccountUpdatesMulti {
+                req_id,
+                account: account.into(),
+                model_code: String::new(),
+                ledger_and_nlv,
+            };
+        let end = |id: i32| move |e: &Event| *e == Event::AccountUpdateMultiEnd { req_id: id };
+
+        // Every managed account, as an empty account asks.
+        raw.send(&multi(50, "", false)).await;
+        let all = raw.until(end(50)).await;
+        for (account, nlv) in [(ACCOUNT, "1000000.00"), ("DU7654321", "100000.00")] {
+            assert_eq!(
+                multi_value(&all, 50, account, "NetLiquidation", "USD"),
+                Some(nlv),
+                "{account}: {all:?}"
+            );
+            assert_eq!(
+                multi_value(&all, 50, account, "GrossPositionValue", "USD"),
+                Some("0.00"),
+                "no negative zero"
+            );
+            assert_eq!(
+                multi_value(&all, 50, account, "AccountCode", ""),
+                Some(account)
+            );
+        }
+        // `All` is every account too.
+        raw.send(&multi(51, "All", false)).await;
+        let all = raw.until(end(51)).await;
+        assert!(multi_value(&all, 51, "DU7654321", "BuyingPower", "USD").is_some());
+        // One account, ledger and net liquidation only.
+        raw.send(&multi(52, ACCOUNT, true)).await;
+        let one = raw.until(end(52)).await;
+        assert!(one.iter().all(|e| match e {
+            Event::AccountUpdateMulti { account, key, .. } =>
+                account == ACCOUNT && key != "BuyingPower" && key != "AccountCode",
+            _ => true,
+        }));
+        assert_eq!(
+            multi_value(&one, 52, ACCOUNT, "CashBalance", "BASE"),
+            Some("1000000.00")
+        );
+        // A model code: the simulator has no models, so only the end.
+        raw.send(&Request::ReqAccountUpdatesMulti {
+            req_id: 53,
+            account: ACCOUNT.into(),
+            model_code: "Tech".into(),
+            ledger_and_nlv: false,
+        })
+        .await;
+        let model = raw.until(end(53)).await;
+        assert_eq!(model, [Event::AccountUpdateMultiEnd { req_id: 53 }]);
+        // An account that is not managed.
+        raw.send(&multi(54, "DU0000000", false)).await;
+        raw.until(is_error(321)).await;
+
+        // Cancel 50 and 51; a fill then streams to 52 only, under its id.
+        raw.send(&Request::CancelAccountUpdatesMulti { req_id: 50 })
+            .await;
+        raw.send(&Request::CancelAccountUpdatesMulti { req_id: 51 })
+            .await;
+        let es = Contract {
+            local_symbol: sim
+                .catalogue()
+                .iter()
+                .find(|e| e.contract().symbol == "ES")
+                .map(|e| e.contract().local_symbol.clone())
+                .unwrap(),
+            sec_type: "FUT".into(),
+            exchange: "CME".into(),
+            ..Contract::default()
+        };
+        raw.send(&place(next, es, order("BUY", 1, None, ACCOUNT, "es")))
+            .await;
+        raw.until(status_is(next, "Filled")).await;
+        // Every event of the fill is written before the answer to a later
+        // request on the same connection.
+        raw.send(&Request::ReqCurrentTime).await;
+        let after = raw.until(|e| matches!(e, Event::CurrentTime { .. })).await;
+        assert_eq!(
+            multi_value(&after, 52, ACCOUNT, "CashBalance", "BASE"),
+            Some("699999.15"),
+            "{after:?}"
+        );
+        assert!(
+            after.iter().all(|e| match e {
+                Event::AccountUpdateMulti { req_id, key, .. } =>
+                    *req_id == 52 && key != "BuyingPower",
+                _ => true,
+            }),
+            "{after:?}"
+        );
+        sim.shutdown().await;
+    }
+}

@@ -233,6 +233,28 @@ pub fn encode(event: &Event) -> (i32, Vec<u8>) {
             .encode_to_vec(),
         ),
         Event::AccountSummaryEnd { req_id } => (inc::ACCOUNT_SUMMARY_END, req_id_body(*req_id)),
+        Event::AccountUpdateMulti {
+            req_id,
+            account,
+            model_code,
+            key,
+            value,
+            currency,
+        } => (
+            inc::ACCOUNT_UPDATE_MULTI,
+            pb::AccountUpdateMulti {
+                req_id: Some(*req_id),
+                account: opt_str(account),
+                model_code: opt_str(model_code),
+                key: Some(key.clone()),
+                value: Some(value.clone()),
+                currency: opt_str(currency),
+            }
+            .encode_to_vec(),
+        ),
+        Event::AccountUpdateMultiEnd { req_id } => {
+            (inc::ACCOUNT_UPDATE_MULTI_END, req_id_body(*req_id))
+        }
         Event::CurrentTime { time } => (
             inc::CURRENT_TIME,
             pb::CurrentTime {
@@ -275,6 +297,8 @@ pub fn known(id: i32) -> bool {
             | inc::POSITION_END
             | inc::ACCOUNT_SUMMARY
             | inc::ACCOUNT_SUMMARY_END
+            | inc::ACCOUNT_UPDATE_MULTI
+            | inc::ACCOUNT_UPDATE_MULTI_END
             | inc::COMPLETED_ORDER
             | inc::COMPLETED_ORDERS_END
     )
@@ -445,6 +469,20 @@ pub fn decode(id: i32, body: &[u8]) -> Result<Event, DecodeError> {
             }
         }
         inc::ACCOUNT_SUMMARY_END => Event::AccountSummaryEnd {
+            req_id: req_id(body)?,
+        },
+        inc::ACCOUNT_UPDATE_MULTI => {
+            let p = pb::AccountUpdateMulti::decode(body).map_err(pb_err)?;
+            Event::AccountUpdateMulti {
+                req_id: int(p.req_id),
+                account: s(&p.account),
+                model_code: s(&p.model_code),
+                key: s(&p.key),
+                value: s(&p.value),
+                currency: s(&p.currency),
+            }
+        }
+        inc::ACCOUNT_UPDATE_MULTI_END => Event::AccountUpdateMultiEnd {
             req_id: req_id(body)?,
         },
         inc::CURRENT_TIME => {

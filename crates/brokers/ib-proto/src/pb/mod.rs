@@ -28,11 +28,21 @@ fn framed(id: i32, body: Vec<u8>) -> Vec<u8> {
     out
 }
 
+/// The binary message id and the rest. Ids are positive: a message under
+/// id ≤ 0 is no message (and its `Other` could not be written back, as the
+/// protobuf form of an unknown id is the id + 200).
 fn split(payload: &[u8]) -> Result<(i32, &[u8]), DecodeError> {
     let (id, body) = payload
         .split_first_chunk::<4>()
         .ok_or(DecodeError::Truncated("message id"))?;
-    Ok((i32::from_be_bytes(*id), body))
+    let id = i32::from_be_bytes(*id);
+    if id <= 0 {
+        return Err(DecodeError::BadField {
+            field: "message id",
+            value: id.to_string(),
+        });
+    }
+    Ok((id, body))
 }
 
 /// The text form under a binary id, as the text codec reads it: the id as

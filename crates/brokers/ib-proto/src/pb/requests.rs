@@ -133,6 +133,30 @@ pub fn encode(req: &Request) -> (i32, Vec<u8>) {
             }
             .encode_to_vec(),
         ),
+        Request::ReqAccountUpdatesMulti {
+            req_id,
+            account,
+            model_code,
+            ledger_and_nlv,
+        } => (
+            out::REQ_ACCOUNT_UPDATES_MULTI,
+            pb::AccountUpdatesMultiRequest {
+                req_id: Some(*req_id),
+                // ibapi leaves an absent account or model out.
+                account: opt_str(account),
+                model_code: opt_str(model_code),
+                // Explicit, as ibapi sends it (always `true`).
+                ledger_and_nlv: Some(*ledger_and_nlv),
+            }
+            .encode_to_vec(),
+        ),
+        Request::CancelAccountUpdatesMulti { req_id } => (
+            out::CANCEL_ACCOUNT_UPDATES_MULTI,
+            pb::ReqId {
+                req_id: Some(*req_id),
+            }
+            .encode_to_vec(),
+        ),
         Request::Other { id } => (*id, Vec::new()),
     }
 }
@@ -157,6 +181,8 @@ pub fn known(id: i32) -> bool {
             | out::REQ_POSITIONS
             | out::REQ_ACCOUNT_SUMMARY
             | out::CANCEL_ACCOUNT_SUMMARY
+            | out::REQ_ACCOUNT_UPDATES_MULTI
+            | out::CANCEL_ACCOUNT_UPDATES_MULTI
             | out::CANCEL_POSITIONS
             | out::START_API
             | out::REQ_COMPLETED_ORDERS
@@ -258,6 +284,21 @@ pub fn decode(id: i32, body: &[u8]) -> Result<Request, DecodeError> {
         out::CANCEL_ACCOUNT_SUMMARY => {
             let p = pb::ReqId::decode(body).map_err(pb_err)?;
             Request::CancelAccountSummary {
+                req_id: int(p.req_id),
+            }
+        }
+        out::REQ_ACCOUNT_UPDATES_MULTI => {
+            let p = pb::AccountUpdatesMultiRequest::decode(body).map_err(pb_err)?;
+            Request::ReqAccountUpdatesMulti {
+                req_id: int(p.req_id),
+                account: s(&p.account),
+                model_code: s(&p.model_code),
+                ledger_and_nlv: p.ledger_and_nlv.unwrap_or(false),
+            }
+        }
+        out::CANCEL_ACCOUNT_UPDATES_MULTI => {
+            let p = pb::ReqId::decode(body).map_err(pb_err)?;
+            Request::CancelAccountUpdatesMulti {
                 req_id: int(p.req_id),
             }
         }

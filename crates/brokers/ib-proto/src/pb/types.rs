@@ -271,8 +271,21 @@ pub struct AccountSummaryRequest {
     pub tags: Option<String>,
 }
 
-/// `CancelAccountSummary`, and the end markers that carry only a request id
-/// (`ContractDataEnd`, `ExecutionDetailsEnd`, `AccountSummaryEnd`).
+#[derive(Clone, PartialEq, Message)]
+pub struct AccountUpdatesMultiRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub model_code: Option<String>,
+    #[prost(bool, optional, tag = "4")]
+    pub ledger_and_nlv: Option<bool>,
+}
+
+/// `CancelAccountSummary`, `CancelAccountUpdatesMulti`, and the end markers
+/// that carry only a request id (`ContractDataEnd`, `ExecutionDetailsEnd`,
+/// `AccountSummaryEnd`, `AccountUpdateMultiEnd`).
 #[derive(Clone, PartialEq, Message)]
 pub struct ReqId {
     #[prost(int32, optional, tag = "1")]
@@ -454,6 +467,22 @@ pub struct AccountSummary {
     #[prost(string, optional, tag = "4")]
     pub value: Option<String>,
     #[prost(string, optional, tag = "5")]
+    pub currency: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct AccountUpdateMulti {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub model_code: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub key: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub value: Option<String>,
+    #[prost(string, optional, tag = "6")]
     pub currency: Option<String>,
 }
 

@@ -38,6 +38,8 @@ pub fn id(event: &Event) -> i32 {
         Event::AccountDownloadEnd { .. } => inc::ACCT_DOWNLOAD_END,
         Event::AccountSummary { .. } => inc::ACCOUNT_SUMMARY,
         Event::AccountSummaryEnd { .. } => inc::ACCOUNT_SUMMARY_END,
+        Event::AccountUpdateMulti { .. } => inc::ACCOUNT_UPDATE_MULTI,
+        Event::AccountUpdateMultiEnd { .. } => inc::ACCOUNT_UPDATE_MULTI_END,
         Event::CurrentTime { .. } => inc::CURRENT_TIME,
         Event::Other { id } => *id,
     }
@@ -133,6 +135,15 @@ pub fn blank(id: i32) -> Event {
             currency: s(),
         },
         inc::ACCOUNT_SUMMARY_END => Event::AccountSummaryEnd { req_id: 0 },
+        inc::ACCOUNT_UPDATE_MULTI => Event::AccountUpdateMulti {
+            req_id: 0,
+            account: s(),
+            model_code: s(),
+            key: s(),
+            value: s(),
+            currency: s(),
+        },
+        inc::ACCOUNT_UPDATE_MULTI_END => Event::AccountUpdateMultiEnd { req_id: 0 },
         inc::CURRENT_TIME => Event::CurrentTime { time: 0 },
         id => Event::Other { id },
     }
@@ -229,7 +240,8 @@ pub fn walk(w: &mut impl Walk, event: &mut Event, v: i32) {
         } => exec_details(w, req_id, contract, execution, v),
         Event::ExecDetailsEnd { req_id }
         | Event::ContractDataEnd { req_id }
-        | Event::AccountSummaryEnd { req_id } => {
+        | Event::AccountSummaryEnd { req_id }
+        | Event::AccountUpdateMultiEnd { req_id } => {
             w.skip("1");
             w.int(req_id);
         }
@@ -320,6 +332,22 @@ pub fn walk(w: &mut impl Walk, event: &mut Event, v: i32) {
             w.int(req_id);
             w.str(account);
             w.str(tag);
+            w.str(value);
+            w.str(currency);
+        }
+        Event::AccountUpdateMulti {
+            req_id,
+            account,
+            model_code,
+            key,
+            value,
+            currency,
+        } => {
+            w.skip("1");
+            w.int(req_id);
+            w.str(account);
+            w.str(model_code);
+            w.str(key);
             w.str(value);
             w.str(currency);
         }

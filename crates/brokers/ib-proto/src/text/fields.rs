@@ -176,12 +176,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn parse<T: FromStr + Default>(&mut self, field: &'static str, unset: &[&str]) -> T {
+    /// A number; empty or one of the `unset` sentinels is the default. The
+    /// sentinels are compared by value, so `02147483647` is unset too (else
+    /// it would be written back as the sentinel and read back as unset).
+    fn parse<T: FromStr + Default + PartialEq>(
+        &mut self,
+        field: &'static str,
+        unset: &[&str],
+    ) -> T {
         let s = self.next().trim();
-        if s.is_empty() || unset.contains(&s) {
+        if s.is_empty() {
             return T::default();
         }
-        match s.parse() {
+        match s.parse::<T>() {
+            Ok(v) if unset.iter().any(|u| u.parse::<T>().is_ok_and(|u| u == v)) => T::default(),
             Ok(v) => v,
             Err(_) => {
                 self.fail(field, s.to_string());
@@ -253,10 +261,12 @@ impl Walk for Reader<'_> {
     }
     fn int_opt(&mut self, v: &mut Option<i32>) {
         let s = self.next().trim();
-        *v = if s.is_empty() || s == UNSET_INT {
+        *v = if s.is_empty() {
             None
         } else {
-            match s.parse() {
+            match s.parse::<i32>() {
+                // The sentinel by value (`02147483647` too).
+                Ok(i32::MAX) => None,
                 Ok(v) => Some(v),
                 Err(_) => {
                     self.fail("int", s.to_string());
@@ -312,10 +322,18 @@ impl Walk for Reader<'_> {
     }
 }
 
+/// Non-ASCII characters and NUL as `\uXXXX` (UTF-16 units), and a backslash that
+/// would read as the start of such an escape as `\u005c`, so that
+/// [`unescape`] gives back exactly `s`.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
+    for (i, c) in s.char_indices() {
+        if c == '\\' && looks_escaped(&s[i..]) {
+            out.push_str("\\u005c");
+        } else if c == '\0' {
+            // A NUL would end the field; `\u0000` read it in.
+            out.push_str("\\u0000");
+        } else if c.is_ascii() {
             out.push(c);
         } else {
             let mut units = [0u16; 2];
@@ -325,6 +343,13 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `s` starts with `\u` and four hex digits.
+fn looks_escaped(s: &str) -> bool {
+    s.strip_prefix("\\u")
+        .and_then(|r| r.get(..4))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `\uXXXX` sequences back to characters (pairs of them for characters
@@ -376,11 +401,43 @@ mod tests {
     }
 
     #[test]
+    fn sentinels_are_unset_however_spelt() {
+        // Found by the ib_requests fuzz target
+        // (fuzz/regressions/ib_requests/crash-c7356ef8…): a zero-padded
+        // sentinel was read as a value and written back as the sentinel.
+        let payload = b"02147483647\x00+2147483647\x00 2147483647\x0009223372036854775807\x00";
+        let mut r = Reader::new(payload).unwrap();
+        let (mut a, mut b, mut c) = (Some(1), 1, 1i64);
+        r.int_opt(&mut a);
+        r.int(&mut b);
+        r.long(&mut c);
+        assert_eq!((a, b, c), (None, 0, 0));
+        r.long(&mut c);
+        assert_eq!(c, 0);
+        assert!(r.finish(()).is_ok());
+    }
+
+    #[test]
     fn text_escapes_round_trip() {
-        for s in ["plain", "Société Générale", "日本 🚀", "\\u00", "a\\uzzzzb"] {
+        for s in [
+            "plain",
+            "Société Générale",
+            "日本 🚀",
+            "\\u00",
+            "a\\uzzzzb",
+            // A literal escape in the text itself: sent as \u005c + u0041,
+            // else it would read back as `A` (the ib_events fuzz target
+            // asserts decode(encode(x)) == x; fuzz/regressions/ib_events/).
+            "\\u0041",
+            "\\\\u00e9",
+            // An escaped NUL (fuzz/regressions/ib_events/crash-dd0e1bbc…).
+            "a\0b",
+        ] {
             assert_eq!(unescape(&escape(s)), s);
         }
         assert_eq!(escape("é"), "\\u00e9");
+        assert_eq!(escape("\\u0041"), "\\u005cu0041");
+        assert_eq!(escape("a\\b"), "a\\b", "a lone backslash is itself");
         assert_eq!(unescape("caf\\u00E9 \\ud83d\\ude80"), "café 🚀");
     }
 }

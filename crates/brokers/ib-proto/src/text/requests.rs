@@ -33,6 +33,8 @@ pub fn id(req: &Request) -> i32 {
         Request::ReqAccountUpdates { .. } => out::REQ_ACCOUNT_DATA,
         Request::ReqAccountSummary { .. } => out::REQ_ACCOUNT_SUMMARY,
         Request::CancelAccountSummary { .. } => out::CANCEL_ACCOUNT_SUMMARY,
+        Request::ReqAccountUpdatesMulti { .. } => out::REQ_ACCOUNT_UPDATES_MULTI,
+        Request::CancelAccountUpdatesMulti { .. } => out::CANCEL_ACCOUNT_UPDATES_MULTI,
         Request::Other { id } => *id,
     }
 }
@@ -82,6 +84,13 @@ pub fn blank(id: i32) -> Request {
             tags: String::new(),
         },
         out::CANCEL_ACCOUNT_SUMMARY => Request::CancelAccountSummary { req_id: 0 },
+        out::REQ_ACCOUNT_UPDATES_MULTI => Request::ReqAccountUpdatesMulti {
+            req_id: 0,
+            account: String::new(),
+            model_code: String::new(),
+            ledger_and_nlv: false,
+        },
+        out::CANCEL_ACCOUNT_UPDATES_MULTI => Request::CancelAccountUpdatesMulti { req_id: 0 },
         id => Request::Other { id },
     }
 }
@@ -191,9 +200,23 @@ pub fn walk(w: &mut impl Walk, req: &mut Request, v: i32) {
             w.str(group);
             w.str(tags);
         }
-        Request::CancelAccountSummary { req_id } => {
+        Request::CancelAccountSummary { req_id }
+        | Request::CancelAccountUpdatesMulti { req_id } => {
             w.skip("1");
             w.int(req_id);
+        }
+        // The same fields at every text version from MODELS_SUPPORT (103).
+        Request::ReqAccountUpdatesMulti {
+            req_id,
+            account,
+            model_code,
+            ledger_and_nlv,
+        } => {
+            w.skip("1");
+            w.int(req_id);
+            w.str(account);
+            w.str(model_code);
+            w.bool(ledger_and_nlv);
         }
         Request::Other { .. } => {}
     }

@@ -139,6 +139,19 @@ pub fn requests(v: i32) -> Vec<Request> {
             tags: "NetLiquidation,BuyingPower".into(),
         },
         Request::CancelAccountSummary { req_id: 9 },
+        Request::ReqAccountUpdatesMulti {
+            req_id: 10,
+            account: "DU1234567".into(),
+            model_code: String::new(),
+            ledger_and_nlv: false,
+        },
+        Request::ReqAccountUpdatesMulti {
+            req_id: 11,
+            account: String::new(),
+            model_code: "Tech".into(),
+            ledger_and_nlv: true,
+        },
+        Request::CancelAccountUpdatesMulti { req_id: 10 },
     ]
 }
 
@@ -325,5 +338,14 @@ pub fn events(v: i32) -> Vec<Event> {
         Event::CurrentTime {
             time: 1_764_600_000,
         },
+        Event::AccountUpdateMulti {
+            req_id: 10,
+            account: "DU1234567".into(),
+            model_code: String::new(),
+            key: "NetLiquidation".into(),
+            value: "1000123.45".into(),
+            currency: "USD".into(),
+        },
+        Event::AccountUpdateMultiEnd { req_id: 10 },
     ]
 }

@@ -1,10 +1,10 @@
 """Drive the IB simulator with ib_async (pinned in scripts/test.sh) and print
 what ib_async parsed as JSON. Usage: client.py <port>
 
-The connect runs ib_async's own start-up requests (positions, open and
-completed orders, account updates, executions) with raiseSyncErrors, so an
-unanswered one fails the script. Only the per-account "sub account" updates
-(reqAccountUpdatesMulti) are left out: the simulator does not speak them.
+The connect is ib_async's default: every start-up request (positions, open
+and completed orders, account updates, the per-account "sub account" updates
+of reqAccountUpdatesMulti, executions) with raiseSyncErrors, so an
+unanswered one fails the script.
 """
 
 import asyncio
@@ -13,9 +13,10 @@ import sys
 
 import ib_async
 from ib_async import IB, LimitOrder, MarketOrder, Stock
-from ib_async.ib import StartupFetch, StartupFetchALL
 
 ACCOUNT = "DU1234567"
+# Managed too; only reqAccountUpdatesMulti at connect asks for its values.
+OTHER = "DU7654321"
 WAIT = 10
 
 
@@ -36,7 +37,6 @@ async def main(port):
         timeout=WAIT,
         account=ACCOUNT,
         raiseSyncErrors=True,
-        fetchFields=StartupFetchALL & ~StartupFetch.SUB_ACCOUNT_UPDATES,
     )
     out = {
         "ib_async": ib_async.__version__,
@@ -47,6 +47,13 @@ async def main(port):
             [v.tag, v.value]
             for v in ib.accountValues(ACCOUNT)
             if v.currency == "USD" and v.tag in ("NetLiquidation", "TotalCashValue")
+        ),
+        # ib_async asked for ACCOUNT's updates by reqAccountUpdates, so
+        # OTHER's values can only have come from reqAccountUpdatesMulti.
+        "other_account_values": sorted(
+            [v.account, v.modelCode, v.tag, v.value, v.currency]
+            for v in ib.accountValues(OTHER)
+            if v.tag in ("AccountCode", "NetLiquidation", "CashBalance")
         ),
     }
 

@@ -122,11 +122,18 @@ pub fn requests() -> Vec<Request> {
             tags: "NetLiquidation,TotalCashValue".into(),
         },
         Request::CancelAccountSummary { req_id: 9003 },
+        Request::ReqAccountUpdatesMulti {
+            req_id: 9004,
+            account: "DU1234567".into(),
+            model_code: "Tech".into(),
+            ledger_and_nlv: true,
+        },
+        Request::CancelAccountUpdatesMulti { req_id: 9004 },
         Request::Other { id: 1 },
     ];
     assert_eq!(
         covered_requests(&all),
-        20,
+        22,
         "a Request variant has no fixture"
     );
     all
@@ -157,7 +164,9 @@ fn covered_requests(all: &[Request]) -> usize {
             Request::ReqAccountUpdates { .. } => 16,
             Request::ReqAccountSummary { .. } => 17,
             Request::CancelAccountSummary { .. } => 18,
-            Request::Other { .. } => 19,
+            Request::ReqAccountUpdatesMulti { .. } => 19,
+            Request::CancelAccountUpdatesMulti { .. } => 20,
+            Request::Other { .. } => 21,
         })
         .collect();
     seen.sort_unstable();
@@ -297,9 +306,18 @@ pub fn events() -> Vec<Event> {
         Event::CurrentTime {
             time: 1_764_601_200,
         },
+        Event::AccountUpdateMulti {
+            req_id: 9004,
+            account: "DU1234567".into(),
+            model_code: "Tech".into(),
+            key: "NetLiquidation".into(),
+            value: "1000000.00".into(),
+            currency: "USD".into(),
+        },
+        Event::AccountUpdateMultiEnd { req_id: 9004 },
         Event::Other { id: 1 },
     ];
-    assert_eq!(covered_events(&all), 23, "an Event variant has no fixture");
+    assert_eq!(covered_events(&all), 25, "an Event variant has no fixture");
     all
 }
 
@@ -329,7 +347,9 @@ fn covered_events(all: &[Event]) -> usize {
             Event::AccountSummary { .. } => 19,
             Event::AccountSummaryEnd { .. } => 20,
             Event::CurrentTime { .. } => 21,
-            Event::Other { .. } => 22,
+            Event::AccountUpdateMulti { .. } => 22,
+            Event::AccountUpdateMultiEnd { .. } => 23,
+            Event::Other { .. } => 24,
         })
         .collect();
     seen.sort_unstable();

@@ -103,6 +103,57 @@ fn positions_and_account_updates() {
         &Wire::msg(64).int(1, 9003).done(),
         Event::AccountSummaryEnd { req_id: 9003 },
     );
+    // ibapi's `account_update_multi()` test builder: every field present,
+    // the model code as an empty string (atomik leaves an empty one out).
+    let multi = Event::AccountUpdateMulti {
+        req_id: 100,
+        account: "DU1234567".into(),
+        model_code: String::new(),
+        key: "CashBalance".into(),
+        value: "94629.71".into(),
+        currency: "USD".into(),
+    };
+    let ibapi = Wire::msg(73)
+        .int(1, 100)
+        .str(2, "DU1234567")
+        .str(3, "")
+        .str(4, "CashBalance")
+        .str(5, "94629.71")
+        .str(6, "USD")
+        .done();
+    assert_eq!(event(&ibapi), multi);
+    same_event(
+        &Wire::msg(73)
+            .int(1, 100)
+            .str(2, "DU1234567")
+            .str(4, "CashBalance")
+            .str(5, "94629.71")
+            .str(6, "USD")
+            .done(),
+        multi,
+    );
+    same_event(
+        &Wire::msg(73)
+            .int(1, 7)
+            .str(2, "DU1234567")
+            .str(3, "Tech")
+            .str(4, "NetLiquidation")
+            .str(5, "100000")
+            .str(6, "USD")
+            .done(),
+        Event::AccountUpdateMulti {
+            req_id: 7,
+            account: "DU1234567".into(),
+            model_code: "Tech".into(),
+            key: "NetLiquidation".into(),
+            value: "100000".into(),
+            currency: "USD".into(),
+        },
+    );
+    same_event(
+        &Wire::msg(74).int(1, 100).done(),
+        Event::AccountUpdateMultiEnd { req_id: 100 },
+    );
     // Sentinel decimals are no value.
     let Event::OrderStatus {
         filled, remaining, ..

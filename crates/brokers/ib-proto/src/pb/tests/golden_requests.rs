@@ -276,3 +276,38 @@ fn start_api_capabilities_at_tag_2() {
         },
     );
 }
+
+#[test]
+fn account_updates_multi_as_ibapi_writes_them() {
+    // encode_request_account_updates_multi(9000, Some(account), Some(model)):
+    // ledger_and_nlv is always sent, as true.
+    same_request(
+        &Wire::msg(76)
+            .int(1, 9000)
+            .str(2, "DU1234567")
+            .str(3, "MODEL_X")
+            .int(4, 1)
+            .done(),
+        Request::ReqAccountUpdatesMulti {
+            req_id: 9000,
+            account: "DU1234567".into(),
+            model_code: "MODEL_X".into(),
+            ledger_and_nlv: true,
+        },
+    );
+    // No account and no model: both fields left out.
+    same_request(
+        &Wire::msg(76).int(1, 9000).int(4, 1).done(),
+        Request::ReqAccountUpdatesMulti {
+            req_id: 9000,
+            account: String::new(),
+            model_code: String::new(),
+            ledger_and_nlv: true,
+        },
+    );
+    // encode_cancel_account_updates_multi(9000): 77 + 200 = 277.
+    same_request(
+        &[0x00, 0x00, 0x01, 0x15, 0x08, 0xA8, 0x46],
+        Request::CancelAccountUpdatesMulti { req_id: 9000 },
+    );
+}

@@ -54,6 +54,12 @@ fn defaults_round_trip_too() {
             filter: ExecutionFilter::default(),
         },
         Request::ReqIds { num_ids: 0 },
+        Request::ReqAccountUpdatesMulti {
+            req_id: 0,
+            account: String::new(),
+            model_code: String::new(),
+            ledger_and_nlv: false,
+        },
     ];
     for req in requests {
         let bytes = encode_request(&req, 226).unwrap();
@@ -73,6 +79,14 @@ fn defaults_round_trip_too() {
             realized_pnl: None,
         },
         Event::ManagedAccounts { accounts: vec![] },
+        Event::AccountUpdateMulti {
+            req_id: 0,
+            account: String::new(),
+            model_code: String::new(),
+            key: String::new(),
+            value: String::new(),
+            currency: String::new(),
+        },
         Event::Error {
             id: -1,
             time_ms: 0,
@@ -99,14 +113,30 @@ fn unknown_ids_are_other_in_both_forms() {
         decode_request(&text, 226).unwrap(),
         Request::Other { id: 2 }
     );
-    // TickPrice as protobuf, a far-off id, a negative one.
-    for id in [201i32, 999_999, -5] {
+    // TickPrice as protobuf, a far-off id.
+    for id in [201i32, 999_999] {
         let bytes = id.to_be_bytes();
-        let want = if id > 200 { id - 200 } else { id };
         assert_eq!(
             decode_event(&bytes, 226).unwrap(),
-            Event::Other { id: want }
+            Event::Other { id: id - 200 }
         );
+    }
+}
+
+#[test]
+fn ids_below_one_are_no_message() {
+    // Found by the ib_events fuzz target (fuzz/regressions/ib_events/):
+    // `Other { id: -5 }` was written back under -5 + 200 = 195 and read as
+    // `Other { id: 195 }`. No IB message has an id below 1.
+    for id in [0i32, -5, i32::MIN, -1_424_812_795] {
+        let mut bytes = id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"1\x00");
+        assert!(decode_event(&bytes, 226).is_err(), "{id}");
+        assert!(decode_request(&bytes, 226).is_err(), "{id}");
+    }
+    for other in [Event::Other { id: 1 }, Event::Other { id: i32::MAX - 200 }] {
+        let bytes = encode_event(&other, 226).unwrap();
+        assert_eq!(decode_event(&bytes, 226).unwrap(), other);
     }
 }
 
