@@ -206,6 +206,15 @@ pub struct OrderRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderAck {
     pub broker_order_id: String,
+    /// What the broker reported filled by the time it answered, if anything.
+    pub fill: Option<Fill>,
+}
+
+/// A fill as the broker reports it: quantity and average price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    pub quantity: Decimal,
+    pub average_price: Decimal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -374,6 +374,7 @@ impl Executor {
             instrument: None,
             broker_order_id: None,
             latency_us: None,
+            fill: None,
         };
         match execution::apply(&self.db, applied, &outcome, self.now()).await {
             Ok(()) => Ok(intent.status == IntentStatus::Pending),

@@ -21,6 +21,7 @@ struct Extra<'a> {
     instrument: Option<&'a str>,
     broker_order_id: Option<&'a str>,
     latency_us: Option<i64>,
+    fill: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
 }
 
 impl Executor {
@@ -43,6 +44,7 @@ impl Executor {
             instrument: extra.instrument,
             broker_order_id: extra.broker_order_id,
             latency_us: extra.latency_us,
+            fill: extra.fill,
         };
         store::apply(&self.db, applied, &outcome, self.now()).await?;
         let done = matches!(outcome, Outcome::Finish { .. } | Outcome::Accepted { .. });
@@ -196,6 +198,11 @@ impl Executor {
             instrument: Some(&instrument.symbol),
             broker_order_id: answer.as_ref().ok().map(|a| a.broker_order_id.as_str()),
             latency_us: answer.is_ok().then_some(latency_us),
+            fill: answer
+                .as_ref()
+                .ok()
+                .and_then(|a| a.fill.as_ref())
+                .map(|f| (f.quantity, f.average_price)),
         };
         self.settle(i, IntentStatus::Sending, outcome, extra).await
     }
@@ -277,6 +284,11 @@ impl Executor {
                 .and_then(|r| r.as_ref())
                 .map(|r| r.broker_order_id.as_str()),
             latency_us: None,
+            fill: found.as_ref().ok().and_then(|r| r.as_ref()).and_then(|r| {
+                r.average_price
+                    .filter(|_| r.filled_quantity > rust_decimal::Decimal::ZERO)
+                    .map(|p| (r.filled_quantity, p))
+            }),
         };
         self.settle(i, i.status, outcome, extra).await
     }

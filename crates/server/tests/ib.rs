@@ -67,7 +67,8 @@ on_both_databases!(
         let front = ledger[0].contract.local_symbol.clone();
         assert!(front.starts_with("MNQ") && front.len() == 5, "{front}");
         assert_eq!(ledger[1].contract.symbol, "AAPL");
-        for ((hook, intent), placed) in signals.iter().zip(&ledger) {
+        let fills = ["filled 1 @ 21000", "filled 10 @ 230"];
+        for (((hook, intent), placed), fill) in signals.iter().zip(&ledger).zip(fills) {
             assert_eq!(placed.order_ref, intent.client_order_id);
             assert_eq!(placed.account, "DU1234567");
             let order_id = intent.broker_order_id.clone().expect("the IB order id");
@@ -75,6 +76,8 @@ on_both_databases!(
             let logs = fx.client.get(e.app.url(&format!("/webhooks/{}/logs", hook.id))).send().await.unwrap().text().await.unwrap();
             let resolved = intent.instrument.clone().unwrap();
             assert!(logs.contains(&resolved) && logs.contains(&order_id), "{resolved} {order_id}: {logs}");
+            // The fill as IB reported it: quantity and average price.
+            assert!(logs.contains(fill), "{fill}: {logs}");
         }
         assert_eq!(signals[0].1.instrument.as_deref(), Some(front.as_str()), "MNQ1! resolved to the front month");
         // Both filled at the simulator; the positions show on the account.

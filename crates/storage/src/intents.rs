@@ -452,6 +452,9 @@ pub struct Applied<'a> {
     pub instrument: Option<&'a str>,
     pub broker_order_id: Option<&'a str>,
     pub latency_us: Option<i64>,
+    /// What the broker reported filled when it took the order:
+    /// (quantity, average price).
+    pub fill: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
 }
 
 /// The event an outcome is, from `from` (for the transition table).
@@ -513,6 +516,8 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                 (Some(instrument), Some(quantity)) => Some((instrument, *quantity)),
                 _ => None,
             };
+            let fill_quantity = a.fill.map(|(q, _)| q.normalize().to_string());
+            let fill_price = a.fill.map(|(_, p)| p.normalize().to_string());
             if let (Backend::Postgres, Some((instrument, quantity))) = (db.backend(), position) {
                 // One statement, one round trip; the position only if the
                 // intent moved.
@@ -520,7 +525,8 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                     .write(
                         "WITH intent AS (UPDATE order_intents SET status = $2, reason = $3, \
                          broker_order_id = COALESCE($4, broker_order_id), latency_us = COALESCE($5, latency_us), \
-                         updated_at = $6 WHERE id = $1 AND status = $7 RETURNING id) \
+                         updated_at = $6, fill_quantity = COALESCE($11, fill_quantity), \
+                         fill_price = COALESCE($12, fill_price) WHERE id = $1 AND status = $7 RETURNING id) \
                          INSERT INTO positions (account_id, instrument, quantity, updated_at) \
                          SELECT $8, $9, $10, $6 FROM intent \
                          ON CONFLICT (account_id, instrument) DO UPDATE SET quantity = $10, updated_at = $6",
@@ -534,7 +540,9 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                             from,
                             a.account_id,
                             instrument,
-                            quantity.to_string()
+                            quantity.to_string(),
+                            fill_quantity.as_deref(),
+                            fill_price.as_deref()
                         ],
                     )
                     .await?;
@@ -542,8 +550,19 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
             }
             statements.push((
                 "UPDATE order_intents SET status = $2, reason = $3, broker_order_id = COALESCE($4, broker_order_id), \
-                 latency_us = COALESCE($5, latency_us), updated_at = $6 WHERE id = $1 AND status = $7",
-                args![&id, to, *reason, a.broker_order_id, a.latency_us, now, from],
+                 latency_us = COALESCE($5, latency_us), updated_at = $6, fill_quantity = COALESCE($8, fill_quantity), \
+                 fill_price = COALESCE($9, fill_price) WHERE id = $1 AND status = $7",
+                args![
+                    &id,
+                    to,
+                    *reason,
+                    a.broker_order_id,
+                    a.latency_us,
+                    now,
+                    from,
+                    fill_quantity.as_deref(),
+                    fill_price.as_deref()
+                ],
             ));
             if let Some((instrument, quantity)) = position {
                 statements.push((
@@ -621,6 +640,9 @@ pub struct IntentView {
     pub latency_us: Option<i64>,
     /// From the signal's arrival to the order leaving for the broker.
     pub delay_ms: Option<i64>,
+    /// What the broker reported filled when it took the order.
+    pub fill_quantity: Option<String>,
+    pub fill_price: Option<String>,
 }
 
 impl FromRow for IntentView {
@@ -641,6 +663,8 @@ impl FromRow for IntentView {
             reason: row.try_get("reason")?,
             latency_us: row.try_get("latency_us")?,
             delay_ms: row.try_get("delay_ms")?,
+            fill_quantity: row.try_get("fill_quantity")?,
+            fill_price: row.try_get("fill_price")?,
         })
     }
 }
@@ -649,7 +673,7 @@ impl FromRow for IntentView {
 pub async fn intents_of_signal(db: &Db, signal_id: &str) -> Result<Vec<IntentView>> {
     db.fetch_all(
         "SELECT i.account_id, i.client_order_id, i.status, i.instrument, i.side, i.quantity, i.broker_order_id, \
-         i.reason, i.latency_us, i.sent_at - g.received_at AS delay_ms \
+         i.reason, i.latency_us, i.sent_at - g.received_at AS delay_ms, i.fill_quantity, i.fill_price \
          FROM order_intents i JOIN signals g ON g.id = i.signal_id WHERE i.signal_id = $1 ORDER BY i.created_at, i.id",
         args![signal_id],
     )

@@ -504,6 +504,7 @@ impl Broker for Binance {
         }
         Ok(OrderAck {
             broker_order_id: placed.order_id.to_string(),
+            fill: None,
         })
     }
 

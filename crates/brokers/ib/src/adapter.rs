@@ -141,7 +141,15 @@ impl InteractiveBrokers {
             what_if: true,
             ..Order::default()
         };
-        match orders::place(conn, contract, order, Duration::from_secs(5)).await {
+        match orders::place(
+            conn,
+            contract,
+            order,
+            Duration::from_secs(5),
+            Duration::ZERO,
+        )
+        .await
+        {
             Ok(_) => Some(false),
             Err(BrokerError::NeedsAttention(_)) => Some(true),
             Err(_) => None,
@@ -311,9 +319,21 @@ impl Broker for InteractiveBrokers {
             order_ref: order.client_order_id.clone(),
             ..Order::default()
         };
-        let id = orders::place(&conn, contract, ib_order, self.config().request_timeout).await?;
+        let fill_wait = match order.order_type {
+            OrderType::Market => self.config().fill_wait,
+            OrderType::Limit { .. } => Duration::ZERO,
+        };
+        let placed = orders::place(
+            &conn,
+            contract,
+            ib_order,
+            self.config().request_timeout,
+            fill_wait,
+        )
+        .await?;
         Ok(OrderAck {
-            broker_order_id: id.to_string(),
+            broker_order_id: placed.order_id.to_string(),
+            fill: placed.fill,
         })
     }
 

@@ -17,6 +17,9 @@ pub struct IbConfig {
     pub instrument_ttl: Duration,
     /// Events buffered per waiter before it is considered to have fallen behind.
     pub event_buffer: usize,
+    /// How long a market order's placement waits for IB's fill report after
+    /// IB took it (for the log; the order is accepted either way).
+    pub fill_wait: Duration,
 }
 
 impl Default for IbConfig {
@@ -29,6 +32,7 @@ impl Default for IbConfig {
             reconnect_max: Duration::from_secs(30),
             instrument_ttl: Duration::from_secs(3600),
             event_buffer: 16_384,
+            fill_wait: Duration::from_millis(500),
         }
     }
 }

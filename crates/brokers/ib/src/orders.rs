@@ -12,9 +12,50 @@ use rust_decimal::Decimal;
 
 use crate::conn::{Connection, IbLink, WaitError, is_notice};
 
-/// An order as IB answers its first status or error.
+/// IB took the order: its id, and its fill if IB reported one in time.
+pub struct Placed {
+    pub order_id: i32,
+    pub fill: Option<atomik_broker::Fill>,
+}
+
+/// An order as IB answers its first status or error; then, for up to
+/// `fill_wait`, its fill (a market order usually fills at once), so the log
+/// can show what was filled at what price. A fill that comes later is not
+/// waited for: the order stands accepted either way.
 pub async fn place(
     conn: &Connection,
+    contract: Contract,
+    order: Order,
+    timeout: Duration,
+    fill_wait: Duration,
+) -> Result<Placed, BrokerError> {
+    let mut rx = conn.subscribe();
+    let order_id = accept(conn, &mut rx, contract, order, timeout).await?;
+    let fill = if fill_wait.is_zero() {
+        None
+    } else {
+        conn.wait_for(&mut rx, fill_wait, |event| match event {
+            Event::OrderStatus {
+                order_id: id,
+                status,
+                filled,
+                avg_fill_price,
+                ..
+            } if *id == order_id && status == "Filled" => Some(atomik_broker::Fill {
+                quantity: *filled,
+                average_price: Decimal::try_from(*avg_fill_price).unwrap_or_default(),
+            }),
+            _ => None,
+        })
+        .await
+        .ok()
+    };
+    Ok(Placed { order_id, fill })
+}
+
+async fn accept(
+    conn: &Connection,
+    rx: &mut tokio::sync::broadcast::Receiver<Event>,
     contract: Contract,
     mut order: Order,
     timeout: Duration,
@@ -28,14 +69,13 @@ pub async fn place(
     let order_id = conn.ids.take();
     order.order_id = order_id;
     order.transmit = true;
-    let mut rx = conn.subscribe();
     conn.send(Request::PlaceOrder {
         order_id,
         contract,
         order,
     })?;
     let answer = conn
-        .wait_for(&mut rx, timeout, |event| match event {
+        .wait_for(rx, timeout, |event| match event {
             Event::OpenOrder { order_id: id, .. } | Event::OrderStatus { order_id: id, .. }
                 if *id == order_id =>
             {

@@ -287,6 +287,7 @@ impl Broker for Tradovate {
         })?;
         Ok(OrderAck {
             broker_order_id: id.to_string(),
+            fill: None,
         })
     }
 

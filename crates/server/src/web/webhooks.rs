@@ -324,8 +324,12 @@ pub async fn logs(
                         }
                         _ => String::new(),
                     };
+                    let fill = match (&i.fill_quantity, &i.fill_price) {
+                        (Some(q), Some(p)) => format!(" · filled {q} @ {p}"),
+                        _ => String::new(),
+                    };
                     format!(
-                        "{}: {}{order}{}{}{}{} · client order id {}",
+                        "{}: {}{order}{}{fill}{}{}{} · client order id {}",
                         names
                             .get(&i.account_id)
                             .cloned()
