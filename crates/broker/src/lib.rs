@@ -100,6 +100,12 @@ pub trait Broker: Send + Sync {
     fn connection_state(&self, _session: &Session) -> Option<String> {
         None
     }
+
+    /// Whether [`Broker::connection_state`] can say anything (callers skip
+    /// opening the credentials otherwise).
+    fn keeps_connections(&self) -> bool {
+        false
+    }
 }
 
 /// The start of an OAuth authorization: where to send the user, and the PKCE

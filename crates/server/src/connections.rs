@@ -575,7 +575,8 @@ pub async fn connection_state(state: &AppState, account: &BrokerAccount) -> Opti
     }
     let broker = state
         .brokers()
-        .for_keys(&account.broker, &account.environment)?;
+        .for_keys(&account.broker, &account.environment)
+        .filter(|b| b.keeps_connections())?;
     let (owner, credential) = accounts::credential(state.db(), &account.id).await.ok()??;
     let session = credentials::open(state.vault(), &account.id, &owner, &credential).ok()?;
     broker.connection_state(&session)

@@ -156,23 +156,20 @@ impl InteractiveBrokers {
         }
     }
 
-    async fn held(
+    /// A read of the position book once it is settled; if a fill's update
+    /// is late or the first list never came, positions are asked for again.
+    async fn settled<T>(
         &self,
         conn: &Connection,
-        account: &str,
-    ) -> Result<Vec<crate::book::Held>, BrokerError> {
-        let timeout = self.config().request_timeout;
-        if let Some(held) = conn
-            .positions
-            .settled(timeout / 2, |b| b.account(account))
-            .await
-        {
-            return Ok(held);
+        read: impl Fn(&crate::book::PositionBook) -> crate::book::Read<T>,
+    ) -> Result<T, BrokerError> {
+        let half = self.config().request_timeout / 2;
+        if let Some(value) = conn.positions.settled(half, &read).await {
+            return Ok(value);
         }
-        // A fill's update is late or the first list never came: ask again.
         conn.send(Request::ReqPositions)?;
         conn.positions
-            .settled(timeout / 2, |b| b.account(account))
+            .settled(half, &read)
             .await
             .ok_or_else(|| BrokerError::NotSent("IB Gateway did not send positions in time".into()))
     }
@@ -250,7 +247,7 @@ impl Broker for InteractiveBrokers {
     ) -> Result<Vec<Position>, BrokerError> {
         let (conn, account) = self.connection(session).await?;
         Ok(self
-            .held(&conn, &account)
+            .settled(&conn, |b| b.account(&account))
             .await?
             .into_iter()
             .map(|h| Position {
@@ -273,19 +270,7 @@ impl Broker for InteractiveBrokers {
     ) -> Result<Decimal, BrokerError> {
         let (conn, account) = self.connection(session).await?;
         let con_id = instruments::order_contract(instrument)?.con_id;
-        let timeout = self.config().request_timeout;
-        if let Some(q) = conn
-            .positions
-            .settled(timeout / 2, |b| b.one(&account, con_id))
-            .await
-        {
-            return Ok(q);
-        }
-        conn.send(Request::ReqPositions)?;
-        conn.positions
-            .settled(timeout / 2, |b| b.one(&account, con_id))
-            .await
-            .ok_or_else(|| BrokerError::NotSent("IB Gateway did not send positions in time".into()))
+        self.settled(&conn, |b| b.one(&account, con_id)).await
     }
 
     async fn place_order(
@@ -393,6 +378,10 @@ impl Broker for InteractiveBrokers {
     /// The Gateway's login is the credential; nothing expires here.
     async fn refresh_credentials(&self, session: &Session) -> Result<Session, BrokerError> {
         Ok(session.clone())
+    }
+
+    fn keeps_connections(&self) -> bool {
+        true
     }
 
     fn connection_state(&self, session: &Session) -> Option<String> {
