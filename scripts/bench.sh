@@ -5,7 +5,8 @@
 #   --db sqlite|postgres|both   (default both; PostgreSQL on 127.0.0.1:5432, trust auth)
 #   --runs N           repetitions per database, the table shows medians (default 3, quick 1)
 #   --json FILE        every figure of every run, and the medians
-#   --broker tradovate|ib|all   (default tradovate; ib: the Interactive Brokers figures)
+#   --broker tradovate|ib|polymarket|all   (default tradovate; ib: the Interactive
+#                      Brokers figures; polymarket: Polymarket's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p atomik -p atomik-bench

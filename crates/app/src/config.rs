@@ -101,6 +101,12 @@ pub struct ServeArgs {
     /// Binance Live USDⓈ-M futures REST base [default: https://fapi.binance.com]
     #[arg(long, env = "ATOMIK_BINANCE_LIVE_FUTURES_URL")]
     pub binance_live_futures_url: Option<String>,
+    /// Polymarket CLOB for the Demo environment (a staging CLOB or a simulator elsewhere; it must also serve /gamma and /data-api, as `atomik sim` does) [default: the built-in simulator in demo mode]
+    #[arg(long, env = "ATOMIK_POLYMARKET_DEMO_CLOB_URL")]
+    pub polymarket_demo_clob_url: Option<String>,
+    /// A Polymarket market order's worst price beyond the best on the book, in price units, when the alert carries no price [default: 0.05]
+    #[arg(long, env = "ATOMIK_POLYMARKET_MAX_SLIPPAGE")]
+    pub polymarket_max_slippage: Option<rust_decimal::Decimal>,
     /// Identical webhook payloads within this many milliseconds are duplicates [default: 1000]
     #[arg(long, env = "ATOMIK_DUPLICATE_WINDOW_MS")]
     pub duplicate_window_ms: Option<i64>,
@@ -162,6 +168,8 @@ pub struct FileConfig {
     pub binance_testnet_futures_url: Option<String>,
     pub binance_live_spot_url: Option<String>,
     pub binance_live_futures_url: Option<String>,
+    pub polymarket_demo_clob_url: Option<String>,
+    pub polymarket_max_slippage: Option<rust_decimal::Decimal>,
 }
 
 impl FileConfig {
@@ -206,6 +214,11 @@ pub struct Settings {
     /// built-in simulator in demo mode, else Binance's testnet — and Live.
     pub binance_testnet: Option<(String, String)>,
     pub binance_live: (String, String),
+    /// Polymarket's Demo-environment CLOB (else the built-in simulator in
+    /// demo mode, else no Demo environment).
+    pub polymarket_demo_clob_url: Option<String>,
+    /// A market order's worst price beyond the best on the book.
+    pub polymarket_max_slippage: rust_decimal::Decimal,
     /// A private address serving `/metrics` without authentication.
     pub metrics_listen: Option<SocketAddr>,
     pub server: atomik_server::ServerConfig,
@@ -287,6 +300,21 @@ impl Settings {
                 .or(file.binance_live_futures_url)
                 .unwrap_or_else(|| "https://fapi.binance.com".into()),
         );
+        let polymarket_demo_clob_url = serve
+            .polymarket_demo_clob_url
+            .clone()
+            .or(file.polymarket_demo_clob_url);
+        let polymarket_max_slippage = serve
+            .polymarket_max_slippage
+            .or(file.polymarket_max_slippage)
+            .unwrap_or(atomik_polymarket::PolymarketConfig::DEFAULT_SLIPPAGE);
+        if polymarket_max_slippage <= rust_decimal::Decimal::ZERO
+            || polymarket_max_slippage >= rust_decimal::Decimal::ONE
+        {
+            anyhow::bail!(
+                "polymarket_max_slippage must be above 0 and below 1 (a price difference, e.g. 0.05); it is {polymarket_max_slippage}"
+            );
+        }
         let webhook_rate = atomik_server::ratelimit::Rate {
             per_second: serve
                 .webhook_rate_per_second
@@ -338,6 +366,8 @@ impl Settings {
             metrics_listen: serve.metrics_listen.or(file.metrics_listen),
             binance_testnet,
             binance_live,
+            polymarket_demo_clob_url,
+            polymarket_max_slippage,
             public_url,
             demo: serve.demo.or(file.demo).unwrap_or(true),
             tradovate_sim_url: serve.tradovate_sim_url.clone().or(file.tradovate_sim_url),

@@ -63,6 +63,10 @@ struct SimArgs {
     /// served over HTTP on the next free port of the same IP)
     #[arg(long, default_value = "127.0.0.1:4002")]
     ib: std::net::SocketAddr,
+    /// Address of the Polymarket CLOB simulator (market data under /gamma,
+    /// positions under /data-api)
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    polymarket: std::net::SocketAddr,
     /// Extra OAuth redirect URI to register for the demo client
     #[arg(long)]
     redirect_uri: Vec<String>,
@@ -160,16 +164,27 @@ async fn run_sim(settings: &Settings, args: SimArgs) -> anyhow::Result<()> {
         binance.base_url(),
         atomik_binance_sim::SimConfig::DEMO_API_KEY
     );
-    let ib = atomik_ib_sim::start(atomik_ib_sim::SimConfig::demo(clock), args.ib).await?;
+    let ib = atomik_ib_sim::start(atomik_ib_sim::SimConfig::demo(clock.clone()), args.ib).await?;
     println!(
         "IB Gateway simulator: {} (TWS API socket; ledger {}/_sim/orders; paper accounts DU1234567, DU7654321)",
         ib.socket_addr(),
         ib.http_base_url()
     );
+    let polymarket = atomik_polymarket_sim::start(
+        atomik_polymarket_sim::SimConfig::demo(clock),
+        args.polymarket,
+    )
+    .await?;
+    println!(
+        "Polymarket CLOB simulator: {} (demo wallet key {}, EOA)",
+        polymarket.base_url(),
+        atomik_polymarket_sim::SimConfig::DEMO_PRIVATE_KEY
+    );
     shutdown_signal().await;
     handle.shutdown().await;
     binance.shutdown().await;
     ib.shutdown().await;
+    polymarket.shutdown().await;
     Ok(())
 }
 
@@ -211,6 +226,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         sim.shutdown().await;
     }
     if let Some(sim) = built.ib_sim {
+        sim.shutdown().await;
+    }
+    if let Some(sim) = built.polymarket_sim {
         sim.shutdown().await;
     }
     tracing::info!("shut down cleanly");

@@ -33,6 +33,8 @@ pub struct Built {
     /// The in-process IB Gateway simulator: the Paper environment's default
     /// Gateway in the demo.
     pub ib_sim: Option<atomik_ib_sim::SimHandle>,
+    /// The in-process Polymarket CLOB simulator serving the Demo environment.
+    pub polymarket_sim: Option<atomik_polymarket_sim::SimHandle>,
 }
 
 pub fn tradovate_callback(public_url: &str) -> String {
@@ -137,6 +139,7 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Built> {
     }
     let binance_sim = register_binance(&mut brokers, settings, clock.clone()).await?;
     let ib_sim = register_ib(&mut brokers, settings, clock.clone()).await?;
+    let polymarket_sim = register_polymarket(&mut brokers, settings, clock.clone()).await?;
     // Claimed before anything runs: a second process on this data
     // directory stops here.
     let instance = crate::instance::claim(&settings.data_dir)?;
@@ -160,7 +163,63 @@ pub async fn build(settings: &Settings, db: Db) -> anyhow::Result<Built> {
         tradovate_sim,
         binance_sim,
         ib_sim,
+        polymarket_sim,
     })
+}
+
+/// Polymarket Live at Polymarket's hosts; Demo at the configured CLOB, or
+/// the in-process CLOB simulator in demo mode.
+async fn register_polymarket(
+    brokers: &mut Brokers,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<atomik_polymarket_sim::SimHandle>> {
+    use atomik_polymarket::{Polymarket, PolymarketConfig};
+    use atomik_polymarket_sim as psim;
+    let bounded = |config: PolymarketConfig| PolymarketConfig {
+        max_slippage: settings.polymarket_max_slippage,
+        ..config
+    };
+    brokers.add(
+        BrokerKind::Polymarket,
+        Environment::Live,
+        Arc::new(Polymarket::new(
+            bounded(PolymarketConfig::live()),
+            clock.clone(),
+        )),
+    );
+    let (demo, handle) = match &settings.polymarket_demo_clob_url {
+        Some(url) => (PolymarketConfig::simulator(url), None),
+        None if settings.demo => {
+            let handle = psim::start(
+                psim::SimConfig::demo(clock.clone()),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?;
+            tracing::info!(url = %handle.base_url(), "Polymarket CLOB simulator serves the Demo environment");
+            brokers.add_note(
+                BrokerKind::Polymarket,
+                Environment::Demo,
+                format!(
+                    "served by atomik's built-in Polymarket CLOB simulator; its demo wallet's private key is {} (signature type EOA), and it trades {}:YES and {}:YES",
+                    psim::SimConfig::DEMO_PRIVATE_KEY,
+                    psim::SimConfig::RAIN,
+                    psim::SimConfig::ELECTION,
+                ),
+            );
+            (
+                PolymarketConfig::simulator(&handle.base_url()),
+                Some(handle),
+            )
+        }
+        None => return Ok(None),
+    };
+    brokers.add(
+        BrokerKind::Polymarket,
+        Environment::Demo,
+        Arc::new(Polymarket::new(bounded(demo), clock)),
+    );
+    Ok(handle)
 }
 
 /// Interactive Brokers, Paper and Live: one adapter (the Gateway's address

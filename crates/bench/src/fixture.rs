@@ -380,6 +380,19 @@ impl Server {
         tradovate_sim: Option<&str>,
         log: &str,
     ) -> anyhow::Result<Server> {
+        Server::spawn_with(bin, dir, db_url, port, tradovate_sim, &[], log)
+    }
+
+    /// [`Server::spawn`] with more `serve` arguments (e.g. a broker's URL).
+    pub fn spawn_with(
+        bin: &Path,
+        dir: &Path,
+        db_url: &str,
+        port: u16,
+        tradovate_sim: Option<&str>,
+        extra: &[&str],
+        log: &str,
+    ) -> anyhow::Result<Server> {
         let log_file = std::fs::File::create(dir.join("server.log"))?;
         let mut cmd = Command::new(bin);
         cmd.arg("--data-dir")
@@ -389,6 +402,7 @@ impl Server {
         if let Some(url) = tradovate_sim {
             cmd.args(["--tradovate-sim-url", url]);
         }
+        cmd.args(extra);
         let child = cmd
             .env_remove("ATOMIK_CONFIG")
             .stdout(Stdio::null())

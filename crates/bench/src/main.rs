@@ -7,13 +7,16 @@
 //! its own process and drives it with an open-loop load generator (this
 //! process, its own runtime thread). Prints a table and writes JSON; see
 //! BENCHMARKS.md for the method. `--broker ib` measures Interactive Brokers
-//! instead (or `all`: both), against the IB Gateway simulator (`ib.rs`).
+//! instead, against the IB Gateway simulator (`ib.rs`); `--broker
+//! polymarket` Polymarket, against the CLOB simulator (`polymarket.rs`);
+//! `all`: every one.
 //!
 //! `cargo build --release -p atomik -p atomik-bench && target/release/bench --quick`
 
 mod fixture;
 mod ib;
 mod load;
+mod polymarket;
 mod report;
 
 use std::collections::{BTreeMap, HashMap};
@@ -66,7 +69,8 @@ struct Args {
     /// Seconds per ladder step instead of the plan's.
     #[arg(long)]
     step_secs: Option<f64>,
-    /// tradovate (the figures above), ib (Interactive Brokers' figures) or all.
+    /// tradovate (the figures above), ib (Interactive Brokers' figures),
+    /// polymarket (Polymarket's) or all.
     #[arg(long, default_value = "tradovate")]
     broker: String,
 }
@@ -131,11 +135,14 @@ fn main() -> anyhow::Result<()> {
         "postgres" | "pg" => vec!["postgres"],
         other => anyhow::bail!("--db must be sqlite, postgres or both, not {other}"),
     };
-    let (tradovate, ib) = match args.broker.as_str() {
-        "tradovate" => (true, false),
-        "ib" => (false, true),
-        "all" => (true, true),
-        other => anyhow::bail!("--broker must be tradovate, ib or all, not {other}"),
+    let (tradovate, ib, pm) = match args.broker.as_str() {
+        "tradovate" => (true, false, false),
+        "ib" => (false, true, false),
+        "polymarket" => (false, false, true),
+        "all" => (true, true, true),
+        other => {
+            anyhow::bail!("--broker must be tradovate, ib, polymarket or all, not {other}")
+        }
     };
     // The simulator answers on its own thread; the load generator and the
     // orchestration share another. The server is a separate process.
@@ -174,6 +181,13 @@ fn main() -> anyhow::Result<()> {
                 let f = load_rt.block_on(ib::trial(&args, &ib_plan, &bin, backend, &sim));
                 sim_rt.block_on(sim.shutdown());
                 figures.extend(f.with_context(|| format!("{backend} IB run {}", run + 1))?);
+            }
+            if pm {
+                let pm_plan = polymarket::PolymarketPlan::new(args.quick);
+                let sim = sim_rt.block_on(polymarket::start_sim())?;
+                let f = load_rt.block_on(polymarket::trial(&args, &pm_plan, &bin, backend, &sim));
+                sim_rt.block_on(sim.shutdown());
+                figures.extend(f.with_context(|| format!("{backend} Polymarket run {}", run + 1))?);
             }
             all.entry(backend.to_string()).or_default().push(figures);
         }

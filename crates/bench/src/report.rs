@@ -134,6 +134,24 @@ const TABLE: &[(&str, &str, Option<f64>, bool)] = &[
         false,
     ),
     ("IB RSS after (MiB)", "ib_rss_mib", None, true),
+    // Polymarket (`--broker polymarket`): one CLOB, one wallet.
+    ("PM signal→order p50 (ms)", "pm_s2b_p50_ms", None, true),
+    ("PM signal→order p99 (ms)", "pm_s2b_p99_ms", None, true),
+    ("  ack p50 (ms)", "pm_s2b_ack_p50_ms", None, true),
+    (
+        "PM fan-out 20: last order (ms)",
+        "pm_fan_last_ms",
+        None,
+        true,
+    ),
+    ("  leader's order (ms)", "pm_fan_leader_ms", None, true),
+    (
+        "  first follower's (ms)",
+        "pm_fan_first_follower_ms",
+        None,
+        true,
+    ),
+    ("PM RSS after (MiB)", "pm_rss_mib", None, true),
 ];
 
 pub fn print_table(medians: &BTreeMap<String, Figures>, runs: usize) {

@@ -79,6 +79,36 @@ pub trait Broker: Send + Sync {
         client_order_id: &str,
     ) -> Result<Option<OrderReport>, BrokerError>;
 
+    /// Build (and sign) the order before it is sent, where the broker's id
+    /// for it is a function of the order (Polymarket's order hash): the
+    /// engine stores that id before the order leaves, and passes the
+    /// prepared order to [`Broker::place_order`] in
+    /// [`OrderRequest::prepared`]. `None` for brokers that key orders by
+    /// the client order id.
+    async fn prepare_order(
+        &self,
+        _session: &Session,
+        _account: &AccountRef,
+        _order: &OrderRequest,
+    ) -> Result<Option<PreparedOrder>, BrokerError> {
+        Ok(None)
+    }
+
+    /// [`Broker::order_by_client_id`], given also the broker order id
+    /// stored before sending (from [`Broker::prepare_order`]), for brokers
+    /// that cannot search by client order id.
+    async fn find_order(
+        &self,
+        session: &Session,
+        account: &AccountRef,
+        instrument: &str,
+        client_order_id: &str,
+        _prepared_order_id: Option<&str>,
+    ) -> Result<Option<OrderReport>, BrokerError> {
+        self.order_by_client_id(session, account, instrument, client_order_id)
+            .await
+    }
+
     /// Resolve what a strategy names (`MNQ`, `NQ1!`, `BTCUSDT`, a token id) to
     /// the instrument to trade now (e.g. the front-month contract).
     async fn resolve_instrument(

@@ -105,6 +105,25 @@ pub enum Session {
         /// The IB account id orders go to (`DU…` paper, `U…` live).
         account: String,
     },
+    /// A wallet that signs every order (Polymarket), how it holds its
+    /// funds, and the CLOB API credentials (derived from the wallet when
+    /// not given).
+    Wallet {
+        private_key: Secret<String>,
+        /// 0 EOA, 1 Polymarket proxy wallet, 2 Gnosis safe, 3 deposit wallet.
+        signature_type: u8,
+        /// The address that holds the funds (the signer's own for EOA).
+        funder: String,
+        api: Option<ApiCredentials>,
+    },
+}
+
+/// An API key with its HMAC secret and passphrase (Polymarket's L2 credentials).
+#[derive(Debug, Clone)]
+pub struct ApiCredentials {
+    pub key: Secret<String>,
+    pub secret: Secret<String>,
+    pub passphrase: Secret<String>,
 }
 
 impl Session {
@@ -194,6 +213,9 @@ impl Instrument {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
     pub client_order_id: String,
+    /// When the intent was created (ms): brokers whose order identity is a
+    /// hash of the order (Polymarket) fix its timestamp to this.
+    pub created_at_ms: i64,
     pub instrument: Instrument,
     pub side: Side,
     pub quantity: Decimal,
@@ -201,6 +223,22 @@ pub struct OrderRequest {
     /// The order may only reduce the position (exits); brokers that support
     /// it refuse an order that would grow or flip it.
     pub reduce_only: bool,
+    /// The price the alert carried, if any (Polymarket: the worst price a
+    /// market order may fill at).
+    pub alert_price: Option<Decimal>,
+    /// The order as [`crate::Broker::prepare_order`] built it, when the
+    /// broker prepares orders.
+    pub prepared: Option<PreparedOrder>,
+}
+
+/// An order built and signed before it is sent, so that its id at the
+/// broker is known (and stored) before it leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedOrder {
+    /// The id the broker will know it by (Polymarket: the order hash).
+    pub broker_order_id: String,
+    /// What is sent, exactly (a signed order: nothing secret).
+    pub payload: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -70,8 +70,9 @@ pub async fn start_sims(
     let mut child = Command::new(bin)
         .args(["sim", "--tradovate", &format!("127.0.0.1:{tradovate}")])
         .args(["--binance", &format!("127.0.0.1:{binance}")])
-        // The IB simulator on any free port (the chaos run does not use it).
-        .args(["--ib", "127.0.0.1:0"])
+        // The IB and Polymarket simulators on any free port (the chaos run
+        // does not use them).
+        .args(["--ib", "127.0.0.1:0", "--polymarket", "127.0.0.1:0"])
         .args(["--redirect-uri", callback])
         .env_remove("ATOMIK_CONFIG")
         .env_remove("ATOMIK_FAILPOINTS")

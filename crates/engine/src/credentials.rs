@@ -2,7 +2,7 @@
 //! data to the credential row (account id) and its owner (user id). A sealed
 //! credential copied to another account or user does not open.
 
-use atomik_broker::Session;
+use atomik_broker::{ApiCredentials, Session};
 use atomik_secrets::Secret;
 use atomik_secrets::vault::{Aad, Sealed, Vault, VaultError};
 use atomik_storage::broker_accounts::SealedCredential;
@@ -38,6 +38,19 @@ fn encode(session: &Session) -> Zeroizing<Vec<u8>> {
         } => serde_json::json!({
             "type": "socket", "host": host, "port": port, "client_id": client_id,
             "account": account,
+        }),
+        Session::Wallet {
+            private_key,
+            signature_type,
+            funder,
+            api,
+        } => serde_json::json!({
+            "type": "wallet", "private_key": private_key.expose(),
+            "signature_type": signature_type, "funder": funder,
+            "api": api.as_ref().map(|a| serde_json::json!({
+                "key": a.key.expose(), "secret": a.secret.expose(),
+                "passphrase": a.passphrase.expose(),
+            })),
         }),
     };
     Zeroizing::new(serde_json::to_vec(&value).expect("JSON of strings and numbers"))
@@ -80,6 +93,35 @@ fn decode(bytes: &[u8]) -> Result<Session, VaultError> {
                 .and_then(|x| x.as_str())
                 .ok_or_else(bad)?
                 .to_string(),
+        },
+        Some("wallet") => Session::Wallet {
+            private_key: text("private_key").ok_or_else(bad)?,
+            signature_type: v
+                .get("signature_type")
+                .and_then(|x| x.as_u64())
+                .and_then(|x| u8::try_from(x).ok())
+                .ok_or_else(bad)?,
+            funder: v
+                .get("funder")
+                .and_then(|x| x.as_str())
+                .ok_or_else(bad)?
+                .to_string(),
+            api: match v.get("api") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(a) => {
+                    let part = |k: &str| {
+                        a.get(k)
+                            .and_then(|x| x.as_str())
+                            .map(|s| Secret::new(s.to_string()))
+                            .ok_or_else(bad)
+                    };
+                    Some(ApiCredentials {
+                        key: part("key")?,
+                        secret: part("secret")?,
+                        passphrase: part("passphrase")?,
+                    })
+                }
+            },
         },
         _ => return Err(bad()),
     })
@@ -124,4 +166,75 @@ pub fn rewrap(
             kek_id: s.kek_id.clone(),
             sealed: s.to_bytes(),
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wallet session reads back whole, with and without API credentials,
+    /// and its sealed bytes hold none of its secrets.
+    #[test]
+    fn wallet_sessions_round_trip_sealed() {
+        let key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+        for api in [
+            None,
+            Some(ApiCredentials {
+                key: Secret::new("k-123".into()),
+                secret: Secret::new("c2VjcmV0".into()),
+                passphrase: Secret::new("pass-phrase".into()),
+            }),
+        ] {
+            let session = Session::Wallet {
+                private_key: Secret::new(key.into()),
+                signature_type: 2,
+                funder: "0xd93b25Cb943D14d0d34FBAf01fc93a0F8b5f6e47".into(),
+                api: api.clone(),
+            };
+            let bytes = encode(&session);
+            let Session::Wallet {
+                private_key,
+                signature_type,
+                funder,
+                api: back,
+            } = decode(&bytes).unwrap()
+            else {
+                panic!("not a wallet session")
+            };
+            assert_eq!(private_key.expose(), key);
+            assert_eq!(signature_type, 2);
+            assert_eq!(funder, "0xd93b25Cb943D14d0d34FBAf01fc93a0F8b5f6e47");
+            assert_eq!(
+                back.map(|a| (
+                    a.key.expose().clone(),
+                    a.secret.expose().clone(),
+                    a.passphrase.expose().clone()
+                )),
+                api.map(|a| (
+                    a.key.expose().clone(),
+                    a.secret.expose().clone(),
+                    a.passphrase.expose().clone()
+                ))
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let vault = Vault::new(
+                atomik_secrets::vault::KeyRing::load_or_create_file(&dir.path().join("k")).unwrap(),
+            );
+            let sealed = seal(&vault, "acct", "user", &session).unwrap();
+            let text = String::from_utf8_lossy(&sealed.sealed);
+            assert!(!text.contains(&key[2..20]) && !text.contains("pass-phrase"));
+            assert!(matches!(
+                open(&vault, "acct", "user", &sealed).unwrap(),
+                Session::Wallet { .. }
+            ));
+            assert!(
+                format!("{session:?}").find(&key[2..20]).is_none(),
+                "Debug shows no key"
+            );
+        }
+        assert!(
+            decode(br#"{"type":"wallet","private_key":"x","signature_type":300,"funder":""}"#)
+                .is_err()
+        );
+    }
 }

@@ -166,23 +166,39 @@ impl Executor {
             Outcome::Send(order) => order,
             outcome => return self.settle(i, pending, outcome, Extra::default()).await,
         };
-        let sent = SentOrder {
-            instrument: instrument.symbol.clone(),
-            side: order.side,
-            quantity: order.quantity,
-        };
-        store::start_sending(&self.db, &i.id, &sent, self.now()).await?;
-        atomik_failpoint::hit("after_sending");
-        let _permit = gate.acquire_owned().await.expect("never closed");
-        let started = Instant::now();
-        let request = OrderRequest {
+        let mut request = OrderRequest {
             client_order_id: i.client_order_id.clone(),
+            created_at_ms: i.created_at,
             instrument: instrument.clone(),
             side: order.side,
             quantity: order.quantity,
             order_type: OrderType::Market,
             reduce_only: order.reduce_only,
+            alert_price: i.alert_price,
+            prepared: None,
         };
+        // Brokers whose order id is the order's hash build it now, so the id
+        // is stored with `sending` before the order leaves.
+        request.prepared = match broker.prepare_order(&session, &aref, &request).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let outcome = unsent("cannot prepare the order", &e);
+                return self.settle(i, pending, outcome, Extra::default()).await;
+            }
+        };
+        let sent = SentOrder {
+            instrument: instrument.symbol.clone(),
+            side: order.side,
+            quantity: order.quantity,
+        };
+        let prepared_id = request
+            .prepared
+            .as_ref()
+            .map(|p| p.broker_order_id.as_str());
+        store::start_sending(&self.db, &i.id, &sent, prepared_id, self.now()).await?;
+        atomik_failpoint::hit("after_sending");
+        let _permit = gate.acquire_owned().await.expect("never closed");
+        let started = Instant::now();
         let answer = broker.place_order(&session, &aref, &request).await;
         let latency_us = started.elapsed().as_micros() as i64;
         atomik_failpoint::hit("after_broker_answer");
@@ -239,7 +255,13 @@ impl Executor {
                     name: account.broker_account_name.clone(),
                 };
                 broker
-                    .order_by_client_id(&session, &aref, instrument, &i.client_order_id)
+                    .find_order(
+                        &session,
+                        &aref,
+                        instrument,
+                        &i.client_order_id,
+                        i.broker_order_id.as_deref(),
+                    )
                     .await
             }
             Err(e) => {

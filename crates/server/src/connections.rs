@@ -2,7 +2,9 @@
 //! OAuth, test, pause/resume, disconnect. Adapter-agnostic: everything goes
 //! through the engine's broker registry and the broker trait.
 
-use atomik_broker::{BrokerError, BrokerKind, ConnectionReport, Environment, Session};
+use atomik_broker::{
+    ApiCredentials, BrokerError, BrokerKind, ConnectionReport, Environment, Session,
+};
 use atomik_engine::credentials;
 use atomik_secrets::Secret;
 use atomik_secrets::vault::Aad;
@@ -160,13 +162,144 @@ pub async fn finish_oauth(
     store_connection(state, user_id, kind, env, &session, &report).await
 }
 
-/// Credentials typed into the dashboard or sent to the API: API keys, or
-/// for Interactive Brokers the Gateway socket (`gateway`).
+/// Credentials typed into the dashboard or sent to the API: API keys, for
+/// Interactive Brokers the Gateway socket (`gateway`), for Polymarket the
+/// wallet (`wallet`).
 pub struct ApiKeyInput {
     pub api_key: String,
     pub secret: String,
     pub passphrase: Option<String>,
     pub gateway: Option<GatewayInput>,
+    pub wallet: Option<WalletInput>,
+}
+
+/// Polymarket signature types: `(number, name, one line of help)`, as the
+/// adapter (`atomik_polymarket::funder::SIGNATURE_TYPE_HELP`) words them.
+pub const SIGNATURE_TYPE_HELP: [(u8, &str, &str); 4] = [
+    (
+        0,
+        "EOA",
+        "a wallet you hold the key of trades its own funds (funder = the signer)",
+    ),
+    (
+        1,
+        "Polymarket proxy wallet",
+        "you log in to Polymarket with email or Magic: the funder is the wallet address on your profile",
+    ),
+    (
+        2,
+        "Gnosis safe",
+        "you log in to Polymarket with a browser wallet (MetaMask…): the funder is the safe on your profile",
+    ),
+    (
+        3,
+        "Deposit wallet",
+        "an EIP-1271 deposit wallet: the funder is the deposit wallet, which also signs",
+    ),
+];
+
+/// Polymarket has no API key of its own to connect with: the wallet's
+/// private key signs every order; the CLOB API credentials are derived from
+/// it unless given. Strings as typed.
+#[derive(Clone, Default)]
+pub struct WalletInput {
+    pub private_key: String,
+    pub signature_type: String,
+    pub funder: String,
+    pub api_key: String,
+    pub api_secret: String,
+    pub api_passphrase: String,
+}
+
+impl std::fmt::Debug for WalletInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletInput")
+            .field("private_key", &"[redacted]")
+            .field("signature_type", &self.signature_type)
+            .field("funder", &self.funder)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"[redacted]")
+            .field("api_passphrase", &"[redacted]")
+            .finish()
+    }
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+impl WalletInput {
+    /// Checked when saved: each error says what is wrong and what to do, and
+    /// never repeats the private key or the API secret/passphrase.
+    pub fn session(&self) -> Result<Session, ConnectError> {
+        let refuse = |m: &str| Err(ConnectError::Refused(m.to_string()));
+        let key = self.private_key.trim();
+        if key.is_empty() {
+            return refuse(
+                "Fill in the wallet's private key: it signs every order atomik places (export it from your wallet, or from Polymarket's profile settings for an email login).",
+            );
+        }
+        let hex = key
+            .strip_prefix("0x")
+            .or_else(|| key.strip_prefix("0X"))
+            .unwrap_or(key);
+        if !is_hex(hex, 64) {
+            return refuse(
+                "The private key must be 64 hexadecimal digits (0-9, a-f), optionally starting with 0x: not a wallet address or a seed phrase.",
+            );
+        }
+        let signature_type = match self.signature_type.trim().parse::<u8>() {
+            Ok(t) if t <= 3 => t,
+            _ => {
+                return refuse(
+                    "Signature type must be 0 (EOA), 1 (Polymarket proxy wallet), 2 (Gnosis safe) or 3 (deposit wallet).",
+                );
+            }
+        };
+        let funder = self.funder.trim();
+        if funder.is_empty() && signature_type != 0 {
+            return refuse(
+                "Fill in the funder address: for this signature type it is the address Polymarket shows as your profile's wallet (only EOA may leave it empty).",
+            );
+        }
+        if !funder.is_empty()
+            && !(funder.len() == 42
+                && (funder.starts_with("0x") || funder.starts_with("0X"))
+                && is_hex(&funder[2..], 40))
+        {
+            return refuse(
+                "The funder address must be 0x followed by 40 hexadecimal digits, like the address Polymarket shows as your profile's wallet.",
+            );
+        }
+        let (api_key, api_secret, api_passphrase) = (
+            self.api_key.trim(),
+            self.api_secret.trim(),
+            self.api_passphrase.trim(),
+        );
+        let given = [api_key, api_secret, api_passphrase]
+            .iter()
+            .filter(|v| !v.is_empty())
+            .count();
+        let api = match given {
+            0 => None,
+            3 => Some(ApiCredentials {
+                key: Secret::new(api_key.to_string()),
+                secret: Secret::new(api_secret.to_string()),
+                passphrase: Secret::new(api_passphrase.to_string()),
+            }),
+            _ => {
+                return refuse(
+                    "Give all three API credentials (key, secret and passphrase), or none: atomik then derives them from the wallet.",
+                );
+            }
+        };
+        Ok(Session::Wallet {
+            private_key: Secret::new(format!("0x{}", hex.to_ascii_lowercase())),
+            signature_type,
+            funder: funder.to_string(),
+            api,
+        })
+    }
 }
 
 /// IB's TWS API needs no key: the Gateway's own login is the credential;
@@ -251,6 +384,17 @@ impl ApiKeyInput {
                 })?
                 .session();
         }
+        if kind == BrokerKind::Polymarket {
+            return self
+                .wallet
+                .as_ref()
+                .ok_or_else(|| {
+                    ConnectError::Refused(
+                        "Polymarket needs the wallet's private key, the signature type and (except for EOA) the funder address.".into(),
+                    )
+                })?
+                .session();
+        }
         let api_key = self.api_key.trim();
         if api_key.is_empty() || self.secret.trim().is_empty() {
             return Err(ConnectError::Refused(format!(
@@ -277,6 +421,9 @@ pub fn no_trading_permission(kind: BrokerKind) -> &'static str {
         BrokerKind::InteractiveBrokers => {
             "The Gateway's API is read-only (IB 321), so atomik cannot place orders through it"
         }
+        BrokerKind::Polymarket => {
+            "Polymarket has this account in closed-only mode: it may only close positions, so atomik cannot place orders with it"
+        }
         _ => "This API key has no trading permission, so atomik cannot place orders with it",
     }
 }
@@ -290,6 +437,9 @@ pub fn trading_permission_help(kind: BrokerKind) -> &'static str {
         }
         BrokerKind::InteractiveBrokers => {
             "In TWS / IB Gateway, API › Settings: untick \"Read-Only API\", then test again."
+        }
+        BrokerKind::Polymarket => {
+            "Closed-only mode is Polymarket's decision (often the account's region): check the account on polymarket.com, then test again."
         }
         _ => "Give the key trading permission at the broker, then test again.",
     }
@@ -421,6 +571,11 @@ pub async fn connect_api_key(
                 }
                 // The account id is what was typed; the test said why it failed.
                 Session::Socket { account, .. } => account.clone(),
+                // The funder as typed (an address; nothing secret).
+                Session::Wallet { funder, .. } if !funder.trim().is_empty() => {
+                    funder.trim().to_string()
+                }
+                Session::Wallet { .. } => "unverified-wallet".to_string(),
                 Session::OAuth { .. } => return Err(err.into()),
             };
             let report = ConnectionReport {
@@ -591,7 +746,10 @@ pub fn at_broker_on_disconnect(kind: BrokerKind) -> &'static str {
         BrokerKind::Tradovate => {
             "Tradovate has no revocation call: the token expires on its own within 90 minutes."
         }
-        BrokerKind::Binance | BrokerKind::Polymarket => {
+        BrokerKind::Polymarket => {
+            "Nothing to revoke at Polymarket: the wallet and its key stay yours; atomik no longer signs orders with it."
+        }
+        BrokerKind::Binance => {
             "The API key itself stays valid at the broker: delete it there if you no longer use it."
         }
     }

@@ -192,6 +192,11 @@ pub struct Intent {
     /// For a copy-group follower: the leader's intent.
     pub leader_intent_id: Option<String>,
     pub sent: Option<SentOrder>,
+    /// The broker's id for the order: known before sending where the broker
+    /// prepares orders (Polymarket's order hash), else once it answered.
+    pub broker_order_id: Option<String>,
+    /// The price the alert carried.
+    pub alert_price: Option<Decimal>,
     pub strategy_id: String,
     /// What the strategy trades, as the user named it.
     pub strategy_instrument: String,
@@ -271,7 +276,7 @@ fn next_intent_query(concat: &str) -> String {
     with_open_states(&format!(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
          i.updated_at, i.sent_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
-         g.action, g.comment, g.quantity AS alert_quantity, g.received_at, {strategy_columns}, {account_columns}, \
+         i.broker_order_id, g.action, g.comment, g.quantity AS alert_quantity, g.price AS alert_price, g.received_at, {strategy_columns}, {account_columns}, \
          (SELECT l.status FROM order_intents l WHERE l.id = i.leader_intent_id) AS leader_status, \
          (SELECT k.scope FROM kill_switches k WHERE k.scope IN ('global', 'user:' || i.user_id, \
           'account:' || i.account_id) ORDER BY CASE WHEN k.scope = 'global' THEN 0 \
@@ -361,6 +366,10 @@ impl FromRow for Intent {
             received_at: row.try_get("received_at")?,
             leader_intent_id: row.try_get("leader_intent_id")?,
             sent: sent_order(row)?,
+            broker_order_id: row.try_get("broker_order_id")?,
+            alert_price: row
+                .try_get::<Option<String>>("alert_price")?
+                .and_then(|p| Decimal::from_str(&p).ok()),
             strategy_id: row.try_get("s_id")?,
             strategy_instrument: row.try_get("s_instrument")?,
             rules: rules_from_prefixed(row, "s_")?,
@@ -419,13 +428,24 @@ fn stale(rows: u64) -> Result<()> {
 
 /// `pending` → `sending`, written (durably) before the order leaves: from
 /// here on only the broker can say whether it was placed.
-pub async fn start_sending(db: &Db, intent_id: &str, order: &SentOrder, now: i64) -> Result<()> {
+///
+/// `prepared_order_id` is the broker's id for the order when it is known
+/// before sending (see `Broker::prepare_order`): stored in this same write,
+/// so a lookup after a crash knows what to look for.
+pub async fn start_sending(
+    db: &Db,
+    intent_id: &str,
+    order: &SentOrder,
+    prepared_order_id: Option<&str>,
+    now: i64,
+) -> Result<()> {
     atomik_domain::lifecycle::transition(IntentStatus::Pending, IntentEvent::Send)
         .map_err(|e| StorageError::Invalid(e.to_string()))?;
     let rows = db
         .write(
             "UPDATE order_intents SET status = $2, instrument = $3, side = $4, quantity = $5, \
-             sent_at = $6, updated_at = $6 WHERE id = $1 AND status = $7",
+             sent_at = $6, updated_at = $6, broker_order_id = COALESCE($8, broker_order_id) \
+             WHERE id = $1 AND status = $7",
             args![
                 intent_id,
                 IntentStatus::Sending.as_str(),
@@ -433,7 +453,8 @@ pub async fn start_sending(db: &Db, intent_id: &str, order: &SentOrder, now: i64
                 order.side.as_str(),
                 order.quantity.to_string(),
                 now,
-                IntentStatus::Pending.as_str()
+                IntentStatus::Pending.as_str(),
+                prepared_order_id
             ],
         )
         .await?;

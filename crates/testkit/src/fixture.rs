@@ -249,6 +249,32 @@ impl Fixture {
         }
     }
 
+    /// Connect the Polymarket Demo wallet (the simulator's demo key, EOA)
+    /// through the API; returns the account id.
+    pub async fn polymarket_account(&self) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/v1/broker-accounts"))
+            .header("x-csrf-token", &self.csrf)
+            .json(&serde_json::json!({
+                "broker": "polymarket",
+                "environment": "demo",
+                "private_key": atomik_polymarket_sim::SimConfig::DEMO_PRIVATE_KEY,
+                "signature_type": 0,
+                "funder": "",
+            }))
+            .send()
+            .await
+            .expect("connect Polymarket");
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.expect("JSON answer");
+        assert!(status.is_success(), "{status}: {body}");
+        body["account"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account id in {body}"))
+            .to_string()
+    }
+
     /// Create a webhook named `name` through the API.
     pub async fn webhook(&self, name: &str) -> Hook {
         let res = self

@@ -634,6 +634,40 @@ pub async fn ib_app(test_db: TestDb, server_config: ServerConfig) -> IbEnv {
     IbEnv { app, sim }
 }
 
+/// The app wired to a Polymarket CLOB simulator as the Demo environment
+/// (as the demo is).
+pub struct PolymarketEnv {
+    pub app: TestApp,
+    pub sim: atomik_polymarket_sim::SimHandle,
+}
+
+pub async fn polymarket_app(test_db: TestDb, server_config: ServerConfig) -> PolymarketEnv {
+    let sim_config = atomik_polymarket_sim::SimConfig::demo(Arc::new(SystemClock));
+    polymarket_app_with(test_db, server_config, sim_config).await
+}
+
+pub async fn polymarket_app_with(
+    test_db: TestDb,
+    server_config: ServerConfig,
+    sim_config: atomik_polymarket_sim::SimConfig,
+) -> PolymarketEnv {
+    use atomik_broker::{BrokerKind, Environment};
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sim = atomik_polymarket_sim::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("start Polymarket simulator");
+    let mut config = atomik_polymarket::PolymarketConfig::simulator(&sim.base_url());
+    config.timeout = std::time::Duration::from_secs(2);
+    let mut brokers = Brokers::new();
+    brokers.add(
+        BrokerKind::Polymarket,
+        Environment::Demo,
+        Arc::new(atomik_polymarket::Polymarket::new(config, clock.clone())),
+    );
+    let app = spawn_app_with(test_db, server_config, brokers, clock).await;
+    PolymarketEnv { app, sim }
+}
+
 /// Every log line of the process at trace level, captured in memory (for
 /// canary checks that secrets never reach the logs). One per test binary:
 /// it installs the global subscriber.

@@ -170,7 +170,7 @@ impl Sims {
             .args(["sim", "--tradovate", &format!("127.0.0.1:{t}")])
             .args(["--binance", &format!("127.0.0.1:{b}")])
             // Any free port: tests run side by side, 4002 is one port.
-            .args(["--ib", "127.0.0.1:0"])
+            .args(["--ib", "127.0.0.1:0", "--polymarket", "127.0.0.1:0"])
             .args(["--redirect-uri", &callback])
             .args(extra)
             .env_remove("ATOMIK_CONFIG")

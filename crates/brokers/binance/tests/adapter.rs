@@ -78,6 +78,9 @@ async fn place(
             s,
             &account(),
             &OrderRequest {
+                created_at_ms: 0,
+                alert_price: None,
+                prepared: None,
                 client_order_id: cl.into(),
                 instrument,
                 side,

@@ -9,6 +9,9 @@ use rust_decimal::Decimal;
 
 fn order(coid: &str, instrument: &atomik_broker::Instrument, side: Side, qty: i64) -> OrderRequest {
     OrderRequest {
+        created_at_ms: 0,
+        alert_price: None,
+        prepared: None,
         client_order_id: coid.into(),
         instrument: instrument.clone(),
         side,

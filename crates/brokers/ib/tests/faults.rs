@@ -16,6 +16,9 @@ use rust_decimal::Decimal;
 
 fn buy(coid: String, instrument: &Instrument) -> OrderRequest {
     OrderRequest {
+        created_at_ms: 0,
+        alert_price: None,
+        prepared: None,
         client_order_id: coid,
         instrument: instrument.clone(),
         side: Side::Buy,

@@ -34,6 +34,9 @@
 //!   (`success: false` with `errorMsg` for a refused one); a fault hits the
 //!   whole batch.
 //!
+//! - The market-data (Gamma) API's `GET /markets?slug=` is served under
+//!   `/gamma`, the Data API's `GET /positions?user=` under `/data-api`.
+//!
 //! Control and ledger over HTTP (no auth): `GET /_sim/orders`, `GET /_sim/trades`,
 //! `GET|POST /_sim/balances` (`{"address", "collateral"?, "positions"?: [{"token_id",
 //! "shares"}]}`), `POST /_sim/funders` (`{"signer", "funder"}`), `POST /_sim/book`
@@ -46,6 +49,7 @@
 mod auth;
 mod book;
 mod control;
+mod gamma;
 mod market;
 mod orders;
 mod reply;
@@ -332,6 +336,8 @@ pub struct SimOrder {
     /// Unix seconds (0 = none).
     pub expiration: u64,
     pub created_at_ms: i64,
+    /// When its `POST` reached the simulator (monotonic; for latency figures).
+    pub arrived: std::time::Instant,
     pub trade_ids: Vec<String>,
 }
 

@@ -98,7 +98,13 @@ fn common(o: &Map<String, Value>) -> Result<Common> {
 }
 
 /// Validate a `POST /order` body from `key` into an order ready to place.
-pub fn parse(shared: &Shared, key: &ApiKey, v: &Value, now_ms: i64) -> Result<NewOrder> {
+pub fn parse(
+    shared: &Shared,
+    key: &ApiKey,
+    v: &Value,
+    now_ms: i64,
+    arrived: std::time::Instant,
+) -> Result<NewOrder> {
     let cfg = &shared.config;
     let o = v
         .get("order")
@@ -252,6 +258,7 @@ pub fn parse(shared: &Shared, key: &ApiKey, v: &Value, now_ms: i64) -> Result<Ne
         maker_amount,
         order_type,
         post_only,
+        arrived,
         expiration: if order_type == OrderType::Gtd {
             expiration
         } else {
@@ -339,6 +346,7 @@ impl atomik_simkit::Venue<PolymarketFault> for OrderVenue<'_> {
 
 /// `POST /order` (one order object) and `POST /orders` (an array of them).
 async fn post(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes, batch: bool) -> Response {
+    let arrived = std::time::Instant::now();
     let shared = &s.0;
     let key = match auth::l2(shared, &method, &uri, &h, &body) {
         Ok(k) => k,
@@ -366,7 +374,10 @@ async fn post(s: S, method: Method, uri: Uri, h: HeaderMap, body: Bytes, batch: 
         _ => return invalid().into_response(),
     };
     let now = shared.now_ms();
-    let orders: Vec<Result<NewOrder>> = items.iter().map(|v| parse(shared, &key, v, now)).collect();
+    let orders: Vec<Result<NewOrder>> = items
+        .iter()
+        .map(|v| parse(shared, &key, v, now, arrived))
+        .collect();
     if !batch && let Some(Err(e)) = orders.first() {
         return e.clone().into_response();
     }

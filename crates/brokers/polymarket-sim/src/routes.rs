@@ -33,6 +33,8 @@ pub fn service(shared: Arc<Shared>) -> Router {
         .route("/markets-by-token/{token}", get(market::market_by_token))
         .route("/clob-markets/{condition}", get(market::clob_market))
         .route("/book", get(market::book))
+        .route("/gamma/markets", get(crate::gamma::markets))
+        .route("/data-api/positions", get(crate::gamma::positions))
         .route("/auth/api-key", post(create_key).delete(delete_key))
         .route("/auth/derive-api-key", get(derive_key))
         .route("/auth/api-keys", get(list_keys))

@@ -73,6 +73,8 @@ pub struct NewOrder {
     pub order_type: OrderType,
     pub post_only: bool,
     pub expiration: u64,
+    /// When its `POST` reached the simulator.
+    pub arrived: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +254,7 @@ impl State {
             order_type: o.order_type.as_str().into(),
             expiration: o.expiration,
             created_at_ms: now_ms,
+            arrived: o.arrived,
             trade_ids: Vec::new(),
         });
         if delayed {

@@ -1,4 +1,6 @@
-//! Polymarket CLOB adapter — for now only its pure signing core (no I/O).
+//! Polymarket CLOB adapter: [`Polymarket`] implements the broker trait over
+//! the CLOB's REST API ([`adapter`], [`http`], [`markets`], [`funder`]) on
+//! a pure signing core (no I/O):
 //!
 //! * [`wallet`]: the EOA that signs (hex private key, never printed).
 //! * [`sign::l1`]: L1 auth, the EIP-712 `ClobAuth` headers used to create or
@@ -23,14 +25,22 @@
 //! what Polymarket's official Rust client uses, which keeps our differential
 //! test against it cheap. The cost is compile time, isolated in this crate.
 
+pub mod adapter;
 pub mod amounts;
+mod config;
 pub mod contracts;
 mod eip712;
 mod error;
+pub mod funder;
+pub mod http;
 pub mod identity;
+pub mod markets;
 pub mod order;
 pub mod sign;
 pub mod wallet;
+
+pub use adapter::Polymarket;
+pub use config::PolymarketConfig;
 
 pub use alloy_primitives::{Address, B256, U256};
 pub use error::Error;

@@ -99,6 +99,9 @@ async fn order_of(
             s,
             &account(),
             &OrderRequest {
+                created_at_ms: 0,
+                alert_price: None,
+                prepared: None,
                 client_order_id: cl.into(),
                 instrument,
                 side,
@@ -196,6 +199,9 @@ async fn connection_orders_positions_and_lookup() {
             &s,
             &account(),
             &OrderRequest {
+                created_at_ms: 0,
+                alert_price: None,
+                prepared: None,
                 client_order_id: "cl-3".into(),
                 instrument: atomik_broker::Instrument {
                     symbol: "ZZZZ9".into(),

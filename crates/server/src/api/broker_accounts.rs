@@ -183,20 +183,37 @@ impl From<ConnectionReport> for TestView {
     }
 }
 
-/// Credentials: an API key (Binance), or for Interactive Brokers the
-/// IB Gateway / TWS socket (`host`, `port`, `client_id`, `account_id`; no key).
+/// Credentials: an API key (Binance); for Interactive Brokers the
+/// IB Gateway / TWS socket (`host`, `port`, `client_id`, `account_id`; no key);
+/// for Polymarket the wallet (`private_key`, `signature_type`, `funder`) and,
+/// optionally, its CLOB API credentials (`api_key`, `secret`, `passphrase`:
+/// all three or none; without them atomik derives them from the wallet).
+/// Secrets are never returned.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyRequest {
-    /// `binance` or `ib`.
+    /// `binance`, `ib` or `polymarket`.
     pub broker: String,
-    /// `testnet` or `live` (Binance); `paper` or `live` (IB).
+    /// `testnet` or `live` (Binance); `paper` or `live` (IB); `demo` or `live` (Polymarket).
     pub environment: String,
+    /// The API key (Binance); Polymarket: the optional CLOB API key.
     #[serde(default)]
     pub api_key: String,
-    /// The HMAC secret key, or an Ed25519 private key in PEM.
+    /// The HMAC secret key, or an Ed25519 private key in PEM (Binance);
+    /// Polymarket: the optional CLOB API secret.
     #[serde(default)]
     pub secret: String,
+    /// Polymarket: the optional CLOB API passphrase.
     pub passphrase: Option<String>,
+    /// Polymarket: the wallet's private key (64 hex digits, optionally `0x`),
+    /// which signs every order.
+    pub private_key: Option<String>,
+    /// Polymarket: 0 EOA (the default), 1 Polymarket proxy wallet, 2 Gnosis
+    /// safe, 3 deposit wallet.
+    #[schema(minimum = 0, maximum = 3)]
+    pub signature_type: Option<u8>,
+    /// Polymarket: the address that holds the funds (`0x` + 40 hex digits,
+    /// as Polymarket shows on your profile); may be empty for EOA.
+    pub funder: Option<String>,
     /// IB: where IB Gateway / TWS listens (default 127.0.0.1).
     pub host: Option<String>,
     /// IB: 4002 / 4001 (IB Gateway paper / live), 7497 / 7496 (TWS).
@@ -228,6 +245,14 @@ impl ApiKeyRequest {
             kind,
             env,
             connections::ApiKeyInput {
+                wallet: (kind == BrokerKind::Polymarket).then(|| connections::WalletInput {
+                    private_key: self.private_key.unwrap_or_default(),
+                    signature_type: self.signature_type.unwrap_or(0).to_string(),
+                    funder: self.funder.unwrap_or_default(),
+                    api_key: self.api_key.clone(),
+                    api_secret: self.secret.clone(),
+                    api_passphrase: self.passphrase.clone().unwrap_or_default(),
+                }),
                 api_key: self.api_key,
                 secret: self.secret,
                 passphrase: self.passphrase,
@@ -244,7 +269,7 @@ impl ApiKeyRequest {
     }
 }
 
-/// Test API-key credentials without saving them.
+/// Test API-key (or Gateway, or wallet) credentials without saving them.
 #[utoipa::path(post, path = "/api/v1/broker-accounts/test-credentials", tag = "broker accounts",
     request_body = ApiKeyRequest,
     responses((status = 200, body = TestView), (status = 400, body = ErrorBody), (status = 502, body = ErrorBody)),

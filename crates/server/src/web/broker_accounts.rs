@@ -14,6 +14,7 @@ use atomik_domain::Resource;
 use atomik_storage::broker_accounts::{self as accounts, AccountStatus, BrokerAccount};
 
 use super::gateway_form::GatewayForm;
+use super::wallet_form::WalletForm;
 use super::{Nav, render};
 use crate::AppState;
 use crate::auth::AuthVia;
@@ -183,6 +184,8 @@ pub struct BrokerChoice {
     api_key: bool,
     /// Connected through a gateway socket (IB): environment first, then the form.
     gateway: bool,
+    /// Connected with a wallet (Polymarket): environment first, then the form.
+    wallet: bool,
     flow_note: String,
     environments: Vec<EnvChoice>,
 }
@@ -213,6 +216,7 @@ struct ConnectPage {
     broker: Option<BrokerChoice>,
     tested: Option<Tested>,
     gateway_form: Option<GatewayForm>,
+    wallet_form: Option<WalletForm>,
 }
 
 fn choices(state: &AppState) -> Vec<BrokerChoice> {
@@ -225,7 +229,7 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
                 BrokerKind::Tradovate => ("Futures (ES, NQ, MNQ, MES…)", "You will sign in at Tradovate and authorize atomik to trade. atomik never sees your password."),
                 BrokerKind::InteractiveBrokers => ("Stocks, options, futures, forex", "atomik connects to the IB Gateway or TWS you run and log in to: IB's API has no key or secret, the Gateway's login is the credential. Instruments: AAPL, MNQ1!, ES, EURUSD, or an OCC option symbol."),
                 BrokerKind::Binance => ("Crypto spot and USDⓈ-M futures", "Create an API key in Binance API Management with \"Enable Spot & Margin Trading\" (and \"Enable Futures\" for USDⓈ-M) and no withdrawals, restricted to this server's IP. HMAC (secret key) and Ed25519 (private key) keys both work. Instruments: BTCUSDT for spot, BTCUSDT.P for the perpetual."),
-                BrokerKind::Polymarket => ("Prediction markets", "Not available in this build yet."),
+                BrokerKind::Polymarket => ("Prediction markets", "Trade prediction markets on Polymarket's order book with your own wallet: its private key signs every order (atomik seals it in its vault), and the CLOB API credentials are derived from it. Instruments: a market slug with an outcome, like will-it-rain-tomorrow:YES, or a token id."),
             };
             let unavailable = envs.is_empty() || (kind == BrokerKind::Tradovate && !oauth);
             BrokerChoice {
@@ -235,6 +239,7 @@ fn choices(state: &AppState) -> Vec<BrokerChoice> {
                 available: !unavailable,
                 api_key: !oauth,
                 gateway: kind == BrokerKind::InteractiveBrokers,
+                wallet: kind == BrokerKind::Polymarket,
                 flow_note: if unavailable && !envs.is_empty() { "Not configured on this server.".into() } else { note.to_string() },
                 environments: envs
                     .into_iter()
@@ -274,6 +279,13 @@ pub async fn connect_page(
             .any(|e| e.key == env.key())
             .then(|| GatewayForm::defaults(&state, &user.user.id, env))
     });
+    let wallet_form = broker.as_ref().filter(|b| b.wallet).and_then(|b| {
+        let env = q.environment.as_deref().and_then(Environment::parse)?;
+        b.environments
+            .iter()
+            .any(|e| e.key == env.key())
+            .then(|| WalletForm::defaults(env))
+    });
     render(
         StatusCode::OK,
         &ConnectPage {
@@ -284,6 +296,7 @@ pub async fn connect_page(
             broker,
             tested: None,
             gateway_form,
+            wallet_form,
         },
     )
 }
@@ -306,6 +319,18 @@ pub struct KeyForm {
     client_id: String,
     #[serde(default)]
     account_id: String,
+    /// Polymarket: the wallet that signs orders, how it holds its funds, and
+    /// optional CLOB API credentials (`api_key` above is the API key).
+    #[serde(default)]
+    private_key: String,
+    #[serde(default)]
+    signature_type: String,
+    #[serde(default)]
+    funder: String,
+    #[serde(default)]
+    api_secret: String,
+    #[serde(default)]
+    api_passphrase: String,
     /// The token of credentials tested a moment ago (Save after Test).
     pending: Option<String>,
     insist: Option<String>,
@@ -336,6 +361,22 @@ pub async fn connect_keys(
         )),
         _ => None,
     };
+    let wallet_form = match (
+        BrokerKind::parse(&broker),
+        form.environment.as_deref().and_then(Environment::parse),
+    ) {
+        (Some(BrokerKind::Polymarket), Some(env)) => Some(WalletForm::typed(
+            env,
+            &form.signature_type,
+            &form.funder,
+            &form.api_key,
+        )),
+        _ => None,
+    };
+    let forms = Forms {
+        gateway: gateway_form,
+        wallet: wallet_form,
+    };
     if let Some(token) = form.pending.as_deref().filter(|t| !t.is_empty()) {
         let saved = async {
             let (kind, env, session) =
@@ -343,7 +384,7 @@ pub async fn connect_keys(
             connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
         }
         .await;
-        return saved_page(&state, &user, &broker, saved, gateway_form).await;
+        return saved_page(&state, &user, &broker, saved, forms).await;
     }
     let (Some(kind), Some(env)) = (
         BrokerKind::parse(&broker),
@@ -356,10 +397,19 @@ pub async fn connect_keys(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("Choose a broker and an environment.".into()),
             None,
-            None,
+            Forms::default(),
         );
     };
+    let polymarket = kind == BrokerKind::Polymarket;
     let input = connections::ApiKeyInput {
+        wallet: polymarket.then(|| connections::WalletInput {
+            private_key: form.private_key,
+            signature_type: form.signature_type,
+            funder: form.funder,
+            api_key: form.api_key.clone(),
+            api_secret: form.api_secret,
+            api_passphrase: form.api_passphrase,
+        }),
         api_key: form.api_key,
         secret: form.secret,
         passphrase: None,
@@ -376,7 +426,7 @@ pub async fn connect_keys(
             connections::connect_api_key(&state, &user.user.id, kind, env, &session, insist).await
         }
         .await;
-        return saved_page(&state, &user, &broker, saved, gateway_form).await;
+        return saved_page(&state, &user, &broker, saved, forms).await;
     }
     let tested = match connections::test_api_key(&state, kind, env, &input).await {
         Ok((session, report)) => {
@@ -404,6 +454,8 @@ pub async fn connect_keys(
                     headline: if report.can_trade {
                         if kind == BrokerKind::InteractiveBrokers {
                             "Connection OK: atomik can trade this account through the Gateway. Press Save to connect it.".into()
+                        } else if polymarket {
+                            "Connection OK: this wallet can trade. Press Save to connect it.".into()
                         } else {
                             "Connection OK: this key can trade. Press Save to connect it.".into()
                         }
@@ -426,7 +478,7 @@ pub async fn connect_keys(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         Some(e.to_string()),
                         None,
-                        gateway_form,
+                        forms,
                     );
                 }
             }
@@ -456,8 +508,16 @@ pub async fn connect_keys(
         StatusCode::OK,
         None,
         Some(tested),
-        gateway_form,
+        forms,
     )
+}
+
+/// The broker-specific form shown again after Test Connection or an error,
+/// with what was typed (never the secret fields).
+#[derive(Default)]
+struct Forms {
+    gateway: Option<GatewayForm>,
+    wallet: Option<WalletForm>,
 }
 
 fn keys_page(
@@ -467,7 +527,7 @@ fn keys_page(
     status: StatusCode,
     error: Option<String>,
     tested: Option<Tested>,
-    gateway_form: Option<GatewayForm>,
+    forms: Forms,
 ) -> Response {
     let mut all = choices(state);
     let picked = all.iter().position(|c| c.key == broker && c.available);
@@ -481,7 +541,8 @@ fn keys_page(
             brokers: all,
             broker,
             tested,
-            gateway_form,
+            gateway_form: forms.gateway,
+            wallet_form: forms.wallet,
         },
     )
 }
@@ -497,7 +558,7 @@ async fn saved_page(
         ),
         ConnectError,
     >,
-    gateway_form: Option<GatewayForm>,
+    forms: Forms,
 ) -> Response {
     match saved {
         Ok((done, report)) => {
@@ -528,7 +589,7 @@ async fn saved_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(e.to_string()),
             None,
-            gateway_form,
+            forms,
         ),
     }
 }

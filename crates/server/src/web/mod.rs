@@ -6,6 +6,7 @@ mod broker_accounts;
 mod gateway_form;
 mod settings;
 mod strategies;
+mod wallet_form;
 mod webhooks;
 
 use askama::Template;
