@@ -171,7 +171,7 @@ pub struct ConnectionReport {
     pub notes: Vec<String>,
 }
 
-pub use atomik_domain::sizing::Side;
+pub use atomik_domain::sizing::{QuantityUnit, Side};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
@@ -198,6 +198,9 @@ pub struct Instrument {
     /// (Binance's `MARKET_LOT_SIZE`); the default max order size of a
     /// strategy derives from it ([`atomik_domain::risk::default_max_order`]).
     pub max_order_quantity: Option<Decimal>,
+    /// Buys may be sized by the collateral they spend
+    /// ([`QuantityUnit::Collateral`]; Polymarket).
+    pub collateral_orders: bool,
 }
 
 impl Instrument {
@@ -206,6 +209,7 @@ impl Instrument {
         atomik_domain::risk::MarketRules {
             quantity_step: self.quantity_step,
             venue_max_order: self.max_order_quantity,
+            collateral_orders: self.collateral_orders,
         }
     }
 }
@@ -219,6 +223,9 @@ pub struct OrderRequest {
     pub instrument: Instrument,
     pub side: Side,
     pub quantity: Decimal,
+    /// What `quantity` counts: units, or the collateral a buy spends (only
+    /// on instruments with [`Instrument::collateral_orders`]).
+    pub quantity_unit: QuantityUnit,
     pub order_type: OrderType,
     /// The order may only reduce the position (exits); brokers that support
     /// it refuse an order that would grow or flip it.
@@ -229,6 +236,23 @@ pub struct OrderRequest {
     /// The order as [`crate::Broker::prepare_order`] built it, when the
     /// broker prepares orders.
     pub prepared: Option<PreparedOrder>,
+}
+
+impl OrderRequest {
+    /// For brokers that size every order in units: refuses (never sends) an
+    /// order sized in collateral, should one ever reach them.
+    pub fn units_only(&self) -> Result<(), crate::BrokerError> {
+        match self.quantity_unit {
+            QuantityUnit::Units => Ok(()),
+            QuantityUnit::Collateral => Err(crate::BrokerError::Rejected {
+                code: None,
+                reason: format!(
+                    "{} cannot be ordered by an amount of collateral at this broker; set the strategy's quantity unit to units",
+                    self.instrument.symbol
+                ),
+            }),
+        }
+    }
 }
 
 /// An order built and signed before it is sent, so that its id at the

@@ -14,7 +14,7 @@ use crate::hours::TradingHours;
 use crate::lifecycle::IntentStatus;
 use crate::risk::{MarketRules, StrategyRules};
 use crate::signal::{Action, Intent};
-use crate::sizing::{self, Decision, OrderKind, QuantitySource, Side, Sizing};
+use crate::sizing::{self, Decision, OrderKind, QuantitySource, QuantityUnit, Side, Sizing};
 
 /// How patient execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +52,22 @@ pub struct Order {
     pub kind: OrderKind,
     /// Exits only reduce (brokers that support it refuse a flip).
     pub reduce_only: bool,
-    /// The position once it fills.
-    pub position_after: Decimal,
+    /// What `quantity` counts: units, or (a buy that opens or adds, on a
+    /// strategy sized in collateral) the collateral to spend.
+    pub unit: QuantityUnit,
+    /// The position before the order.
+    pub position_before: Decimal,
+    /// The position once it fills, when known before it does (a buy by
+    /// collateral learns its shares from its fill).
+    pub position_after: Option<Decimal>,
+}
+
+/// The position after a fill of `filled` units on `side`.
+fn after_fill(before: Decimal, side: Side, filled: Decimal) -> Option<Decimal> {
+    match side {
+        Side::Buy => before.checked_add(filled),
+        Side::Sell => before.checked_sub(filled),
+    }
 }
 
 /// The one thing that happens to an intent now.
@@ -106,7 +120,7 @@ pub enum KillScope {
 }
 
 impl KillScope {
-    fn words(self) -> &'static str {
+    pub fn words(self) -> &'static str {
         match self {
             KillScope::Global => "the operator's global kill switch is engaged",
             KillScope::User => "your kill switch is engaged",
@@ -235,6 +249,12 @@ pub fn decide(rules: &StrategyRules, signal: &SignalFacts, m: &MarketFacts) -> O
             format!("strategy misconfigured: {what}; nothing was sent"),
         )
     };
+    let by_collateral = rules.quantity_unit == QuantityUnit::Collateral;
+    if by_collateral && !m.rules.collateral_orders {
+        return misconfigured(
+            "this market cannot be bought by an amount of collateral; set the strategy's quantity unit to units",
+        );
+    }
     let Some(quantity) = rules.quantity.checked_mul(m.multiplier) else {
         return misconfigured("the quantity times the copy-group multiplier is out of range");
     };
@@ -269,6 +289,16 @@ pub fn decide(rules: &StrategyRules, signal: &SignalFacts, m: &MarketFacts) -> O
         } => (side, quantity, kind),
     };
     let reduces = matches!(kind, OrderKind::Reduce | OrderKind::Close);
+    // By collateral: buys that open or add spend it; an exit sells units.
+    let unit = match (by_collateral, kind, side) {
+        (false, ..) | (true, OrderKind::Reduce | OrderKind::Close, _) => QuantityUnit::Units,
+        (true, OrderKind::Open | OrderKind::Add, Side::Buy) => QuantityUnit::Collateral,
+        (true, ..) => {
+            return misconfigured(
+                "a strategy sized in collateral only buys and sells what it holds; it cannot open a short or reverse",
+            );
+        }
+    };
     // What the order opens or adds: all of it, or a reversal's part beyond
     // the close. An exit is never held back by the max order size.
     let opening = match kind {
@@ -292,14 +322,20 @@ pub fn decide(rules: &StrategyRules, signal: &SignalFacts, m: &MarketFacts) -> O
             format!("risk: the strategy's daily order cap ({cap}) is reached on this account"),
         );
     }
-    let Some(position_after) = sizing::position_after(m.position, &decision) else {
-        return misconfigured("the position after the order is out of range");
+    let position_after = match unit {
+        QuantityUnit::Units => match sizing::position_after(m.position, &decision) {
+            Some(p) => Some(p),
+            None => return misconfigured("the position after the order is out of range"),
+        },
+        QuantityUnit::Collateral => None,
     };
     Outcome::Send(Order {
         side,
         quantity,
         kind,
         reduce_only: reduces,
+        unit,
+        position_before: m.position,
         position_after,
     })
 }
@@ -414,19 +450,22 @@ pub fn no_session(policy: &Policy, attempts: i64, now: i64, why: &str) -> Outcom
     )
 }
 
-/// The broker's answer to the send.
+/// The broker's answer to the send: `Ok` with the units it reported
+/// filled, if it did.
 pub fn after_send(
     policy: &Policy,
     attempts: i64,
     now: i64,
     order: &Order,
-    answer: Result<(), &Failure>,
+    answer: Result<Option<Decimal>, &Failure>,
 ) -> Outcome {
     let failure = match answer {
-        Ok(()) => {
+        Ok(filled) => {
             return Outcome::Accepted {
                 reason: "accepted by the broker",
-                position_after: Some(order.position_after),
+                position_after: order.position_after.or_else(|| {
+                    filled.and_then(|f| after_fill(order.position_before, order.side, f))
+                }),
             };
         }
         Err(f) => f,
@@ -484,6 +523,8 @@ fn describe(f: &Failure) -> String {
 pub enum Lookup {
     Found {
         rejected: Option<String>,
+        /// Units filled, when the broker says.
+        filled: Option<Decimal>,
     },
     NotFound,
     /// The lookup itself failed (or no session to make it).
@@ -495,6 +536,8 @@ pub enum Lookup {
 pub struct Sent {
     pub side: Side,
     pub quantity: Decimal,
+    /// What `quantity` counts.
+    pub unit: QuantityUnit,
     /// The tracked position before the order.
     pub position_before: Decimal,
 }
@@ -509,15 +552,19 @@ pub fn after_lookup(
     lookup: &Lookup,
 ) -> Outcome {
     match lookup {
-        Lookup::Found { rejected: Some(r) } => finish(IntentStatus::Rejected, r.clone()),
-        Lookup::Found { rejected: None } => Outcome::Accepted {
+        Lookup::Found {
+            rejected: Some(r), ..
+        } => finish(IntentStatus::Rejected, r.clone()),
+        Lookup::Found {
+            rejected: None,
+            filled,
+        } => Outcome::Accepted {
             reason: "found at the broker after an unknown outcome",
-            position_after: sent.and_then(|s| {
-                let signed = match s.side {
-                    Side::Buy => s.quantity,
-                    Side::Sell => -s.quantity,
-                };
-                s.position_before.checked_add(signed)
+            position_after: sent.and_then(|s| match s.unit {
+                QuantityUnit::Units => after_fill(s.position_before, s.side, s.quantity),
+                QuantityUnit::Collateral => {
+                    filled.and_then(|f| after_fill(s.position_before, s.side, f))
+                }
             }),
         },
         Lookup::NotFound if since_ms < policy.resolve_grace_ms => Outcome::LookUpAt {

@@ -21,6 +21,7 @@ fn futures(position: &str) -> MarketFacts {
         rules: MarketRules {
             quantity_step: Decimal::ONE,
             venue_max_order: None,
+            collateral_orders: false,
         },
         multiplier: Decimal::ONE,
         orders_today: None,
@@ -131,7 +132,9 @@ fn the_order_carries_the_position_it_leaves() {
             quantity: d("2"),
             kind: OrderKind::Close,
             reduce_only: true,
-            position_after: Decimal::ZERO,
+            unit: QuantityUnit::Units,
+            position_before: d("-2"),
+            position_after: Some(Decimal::ZERO),
         })
     );
 }
@@ -166,7 +169,9 @@ fn attempts_count_the_same_way_at_every_stage() {
             quantity: Decimal::ONE,
             kind: OrderKind::Open,
             reduce_only: false,
-            position_after: Decimal::ONE,
+            unit: QuantityUnit::Units,
+            position_before: Decimal::ZERO,
+            position_after: Some(Decimal::ONE),
         };
         let after = after_send(&p, attempts, 0, &order, Err(&f));
         let gave_up = |o: &Outcome| status_of(o) == Some(IntentStatus::Failed);
@@ -193,10 +198,15 @@ fn a_lookup_settles_on_evidence_only() {
     let sent = Some(Sent {
         side: Side::Sell,
         quantity: d("2"),
+        unit: QuantityUnit::Units,
         position_before: d("5"),
     });
+    let found = Lookup::Found {
+        rejected: None,
+        filled: None,
+    };
     assert_eq!(
-        after_lookup(&p, 0, 10_000, sent, &Lookup::Found { rejected: None }),
+        after_lookup(&p, 0, 10_000, sent, &found),
         Outcome::Accepted {
             reason: "found at the broker after an unknown outcome",
             position_after: Some(d("3")),
@@ -264,6 +274,7 @@ fn rules_in_range() -> impl Strategy<Value = StrategyRules> {
                 } else {
                     QuantitySource::Fixed
                 },
+                quantity_unit: QuantityUnit::Units,
                 max_position: max_position.map(|m| m.min(MAX_QUANTITY)),
                 trading_hours: None,
                 max_order_quantity: max_order.map(|m| m.min(MAX_QUANTITY)),
@@ -291,7 +302,7 @@ proptest! {
         let market = MarketFacts {
             position: if short { -position } else { position },
             can_short: short,
-            rules: MarketRules { quantity_step: step, venue_max_order: None },
+            rules: MarketRules { quantity_step: step, venue_max_order: None, collateral_orders: false },
             multiplier,
             orders_today: Some(0),
         };
@@ -301,4 +312,92 @@ proptest! {
             prop_assert!(order.quantity > Decimal::ZERO);
         }
     }
+}
+
+fn prediction_market(position: &str) -> MarketFacts {
+    MarketFacts {
+        position: d(position),
+        can_short: false,
+        rules: MarketRules {
+            quantity_step: d("0.01"),
+            venue_max_order: None,
+            collateral_orders: true,
+        },
+        multiplier: Decimal::ONE,
+        orders_today: None,
+    }
+}
+
+fn by_collateral(amount: &str) -> StrategyRules {
+    StrategyRules::parse(&RawRules {
+        quantity: amount,
+        quantity_unit: Some("collateral"),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_buy_by_collateral_spends_it_and_learns_its_shares_from_the_fill() {
+    let Outcome::Send(order) = decide(&by_collateral("25"), &buy(), &prediction_market("10"))
+    else {
+        panic!("a buy by collateral is sent");
+    };
+    assert_eq!(
+        (order.unit, order.quantity, order.kind, order.position_after),
+        (QuantityUnit::Collateral, d("25"), OrderKind::Add, None)
+    );
+    let p = Policy::default();
+    assert_eq!(
+        after_send(&p, 0, 0, &order, Ok(Some(d("50")))),
+        Outcome::Accepted {
+            reason: "accepted by the broker",
+            position_after: Some(d("60")),
+        }
+    );
+    assert_eq!(
+        after_send(&p, 0, 0, &order, Ok(None)),
+        Outcome::Accepted {
+            reason: "accepted by the broker",
+            position_after: None,
+        },
+        "no fill reported: the position is read from the broker next time"
+    );
+    let sent = Some(Sent {
+        side: Side::Buy,
+        quantity: d("25"),
+        unit: QuantityUnit::Collateral,
+        position_before: d("10"),
+    });
+    let found = Lookup::Found {
+        rejected: None,
+        filled: Some(d("40")),
+    };
+    assert!(matches!(
+        after_lookup(&p, 0, 10_000, sent, &found),
+        Outcome::Accepted { position_after: Some(x), .. } if x == d("50")
+    ));
+}
+
+#[test]
+fn an_exit_by_collateral_strategy_sells_shares_held() {
+    let exit_half = SignalFacts {
+        action: Action::Sell,
+        intent: Intent::ExitPercent(50),
+        quantity: None,
+    };
+    let Outcome::Send(order) = decide(&by_collateral("25"), &exit_half, &prediction_market("7"))
+    else {
+        panic!("the exit is sent");
+    };
+    assert_eq!(
+        (order.unit, order.side, order.quantity, order.position_after),
+        (QuantityUnit::Units, Side::Sell, d("3.5"), Some(d("3.5")))
+    );
+}
+
+#[test]
+fn collateral_sizing_fails_closed_on_a_market_without_it() {
+    let outcome = decide(&by_collateral("25"), &buy(), &futures("0"));
+    assert_eq!(status_of(&outcome), Some(IntentStatus::Rejected));
 }

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 
 use crate::hours::TradingHours;
-use crate::sizing::{DEFAULT_MAX_PER_SIGNAL, QuantitySource};
+use crate::sizing::{DEFAULT_MAX_PER_SIGNAL, QuantitySource, QuantityUnit};
 
 /// The largest value any quantity setting may take (a strategy's quantity,
 /// per-signal cap, max position, max order). Far above any real order and
@@ -28,6 +28,8 @@ pub struct StrategyRules {
     /// Quantity to open or add per signal.
     pub quantity: Decimal,
     pub quantity_source: QuantitySource,
+    /// What `quantity` (and the per-signal cap and max order) count.
+    pub quantity_unit: QuantityUnit,
     pub max_position: Option<Decimal>,
     pub trading_hours: Option<TradingHours>,
     /// Largest single order that opens or adds; `None`: the market's
@@ -46,6 +48,8 @@ pub struct RawRules<'a> {
     /// `fixed` (default) or `alert`.
     pub quantity_source: Option<&'a str>,
     pub max_per_signal: Option<&'a str>,
+    /// `units` (default) or `collateral`.
+    pub quantity_unit: Option<&'a str>,
     pub max_position: Option<&'a str>,
     pub trading_hours: Option<&'a str>,
     pub max_order_quantity: Option<&'a str>,
@@ -109,8 +113,26 @@ impl StrategyRules {
                 )));
             }
         };
+        let quantity_unit = match present(raw.quantity_unit) {
+            None => QuantityUnit::Units,
+            Some(u) => QuantityUnit::parse(u).map_err(|_| {
+                RuleError(format!(
+                    "quantity_unit must be units or collateral, got {u:?}"
+                ))
+            })?,
+        };
         let optional = |field: &str, v: Option<&str>| present(v).map(|m| self::quantity(field, m));
         let max_position = optional("max_position", raw.max_position).transpose()?;
+        if quantity_unit == QuantityUnit::Collateral && max_position.is_some() {
+            // A buy's shares are known only once it fills: a cap in shares
+            // could not be held before sending.
+            return Err(RuleError(
+                "max_position cannot be combined with a quantity in collateral (the shares a buy \
+                 gets are known only once it fills); leave max_position empty and cap each buy \
+                 with max_order_quantity, in collateral"
+                    .into(),
+            ));
+        }
         let max_order_quantity =
             optional("max_order_quantity", raw.max_order_quantity).transpose()?;
         let trading_hours = present(raw.trading_hours)
@@ -136,6 +158,7 @@ impl StrategyRules {
         Ok(StrategyRules {
             quantity,
             quantity_source,
+            quantity_unit,
             max_position,
             trading_hours,
             max_order_quantity,
@@ -169,6 +192,12 @@ impl StrategyRules {
     /// quantity must fit its max order size (a larger quantity from an
     /// alert is refused when it comes).
     pub fn check_market(&self, market: &MarketRules, symbol: &str) -> Result<(), RuleError> {
+        if self.quantity_unit == QuantityUnit::Collateral && !market.collateral_orders {
+            return Err(RuleError(format!(
+                "{symbol} cannot be bought by an amount of collateral on this broker: set the \
+                 quantity unit to units"
+            )));
+        }
         let Some(max) = self.effective_max_order(market) else {
             return Ok(());
         };
@@ -195,6 +224,8 @@ pub struct MarketRules {
     pub quantity_step: Decimal,
     /// The venue's own largest single order, where it publishes one.
     pub venue_max_order: Option<Decimal>,
+    /// Buys may be sized by the collateral they spend (Polymarket).
+    pub collateral_orders: bool,
 }
 
 /// The default max order size of a market: 100 units where it trades in
@@ -270,6 +301,7 @@ mod tests {
         let futures = MarketRules {
             quantity_step: Decimal::ONE,
             venue_max_order: None,
+            collateral_orders: false,
         };
         let rules = StrategyRules::parse(&raw("1000000")).unwrap();
         let err = rules.check_market(&futures, "MNQZ6").unwrap_err().0;
@@ -283,6 +315,7 @@ mod tests {
         let crypto = MarketRules {
             quantity_step: "0.001".parse().unwrap(),
             venue_max_order: Some(Decimal::from(120)),
+            collateral_orders: false,
         };
         assert_eq!(default_max_order(&crypto), Some(Decimal::from(120)));
         assert!(
@@ -291,5 +324,39 @@ mod tests {
                 .check_market(&crypto, "BTCUSDT.P")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_quantity_in_collateral_is_only_for_markets_that_take_it() {
+        let collateral = RawRules {
+            quantity_unit: Some("collateral"),
+            ..raw("25")
+        };
+        let rules = StrategyRules::parse(&collateral).unwrap();
+        assert_eq!(rules.quantity_unit, QuantityUnit::Collateral);
+        let mut market = MarketRules {
+            quantity_step: "0.01".parse().unwrap(),
+            venue_max_order: None,
+            collateral_orders: false,
+        };
+        let err = rules.check_market(&market, "MNQZ6").unwrap_err().0;
+        assert!(err.contains("set the quantity unit to units"), "{err}");
+        market.collateral_orders = true;
+        assert!(rules.check_market(&market, "will-it:YES").is_ok());
+        let capped = StrategyRules::parse(&RawRules {
+            max_position: Some("100"),
+            ..collateral
+        });
+        assert!(
+            capped
+                .unwrap_err()
+                .0
+                .contains("max_position cannot be combined")
+        );
+        let unknown = StrategyRules::parse(&RawRules {
+            quantity_unit: Some("dollars"),
+            ..raw("1")
+        });
+        assert!(unknown.unwrap_err().0.contains("units or collateral"));
     }
 }

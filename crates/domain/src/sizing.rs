@@ -48,6 +48,35 @@ pub enum QuantitySource {
     FromAlert { cap: Decimal },
 }
 
+/// What a strategy's quantity counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuantityUnit {
+    /// The market's own units: contracts, shares, coins (every order).
+    #[default]
+    Units,
+    /// Collateral to spend (Polymarket: pUSD): only buys that open or add
+    /// are sized so; exits always sell units held.
+    Collateral,
+}
+
+impl QuantityUnit {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            QuantityUnit::Units => "units",
+            QuantityUnit::Collateral => "collateral",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<QuantityUnit, crate::lifecycle::UnknownValue> {
+        match s {
+            "units" => Ok(QuantityUnit::Units),
+            "collateral" => Ok(QuantityUnit::Collateral),
+            other => Err(crate::lifecycle::UnknownValue::new("quantity unit", other)),
+        }
+    }
+}
+
 /// Default cap on a quantity taken from an alert.
 pub const DEFAULT_MAX_PER_SIGNAL: u32 = 50;
 

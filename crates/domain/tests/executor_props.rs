@@ -12,7 +12,7 @@ use atomik_domain::execution::{
 use atomik_domain::lifecycle::IntentStatus;
 use atomik_domain::risk::{MAX_MULTIPLIER, MarketRules, RawRules, StrategyRules};
 use atomik_domain::signal::{Action, Intent};
-use atomik_domain::sizing::{OrderKind, QuantitySource, Side};
+use atomik_domain::sizing::{OrderKind, QuantitySource, QuantityUnit, Side};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -62,13 +62,15 @@ fn rules() -> impl Strategy<Value = StrategyRules> {
         opt(),
         proptest::option::of(prop_oneof![1i64..=1_000_000, any::<i64>()]),
         proptest::option::of(prop_oneof![1i64..=86_400, any::<i64>()]),
+        prop_oneof![Just(None), Just(Some("units")), Just(Some("collateral"))],
     )
         .prop_filter_map(
             "accepted by StrategyRules::parse",
-            |(quantity, source, per_signal, max_position, hours, max_order, cap, age)| {
+            |(quantity, source, per_signal, max_position, hours, max_order, cap, age, unit)| {
                 StrategyRules::parse(&RawRules {
                     quantity: &quantity,
                     quantity_source: source,
+                    quantity_unit: unit,
                     max_per_signal: per_signal.as_deref(),
                     max_position: max_position.as_deref(),
                     trading_hours: hours.as_deref(),
@@ -118,15 +120,25 @@ fn market() -> impl Strategy<Value = MarketFacts> {
         proptest::option::of(positive()),
         multiplier,
         proptest::option::of(prop_oneof![0i64..10, any::<i64>()]),
+        any::<bool>(),
     )
         .prop_map(
-            |(position, can_short, quantity_step, venue_max_order, multiplier, orders_today)| {
+            |(
+                position,
+                can_short,
+                quantity_step,
+                venue_max_order,
+                multiplier,
+                orders_today,
+                collateral_orders,
+            )| {
                 MarketFacts {
                     position,
                     can_short,
                     rules: MarketRules {
                         quantity_step,
                         venue_max_order,
+                        collateral_orders,
                     },
                     multiplier,
                     orders_today,
@@ -147,7 +159,25 @@ fn opening(o: &Order, position: Decimal) -> Decimal {
 
 /// The invariants of a Send.
 fn check_send(rules: &StrategyRules, s: &SignalFacts, m: &MarketFacts, o: &Order) {
-    let (before, after) = (m.position, o.position_after);
+    assert_eq!(o.position_before, m.position);
+    if o.unit == QuantityUnit::Collateral {
+        // Spends collateral on a buy that opens or adds; its shares (and so
+        // the position after) are known only from the fill.
+        assert!(rules.quantity_unit == QuantityUnit::Collateral && m.rules.collateral_orders);
+        assert!(o.side == Side::Buy && matches!(o.kind, OrderKind::Open | OrderKind::Add));
+        assert_eq!(o.position_after, None);
+        if let Some(max) = rules.effective_max_order(&m.rules) {
+            assert!(o.quantity <= max, "{o:?} spends above max order {max}");
+        }
+        return;
+    }
+    if rules.quantity_unit == QuantityUnit::Collateral {
+        assert!(
+            matches!(o.kind, OrderKind::Reduce | OrderKind::Close),
+            "{o:?}"
+        );
+    }
+    let (before, after) = (m.position, o.position_after.expect("known for units"));
     let signed = match o.side {
         Side::Buy => o.quantity,
         Side::Sell => -o.quantity,
@@ -292,11 +322,11 @@ proptest! {
         let Outcome::Send(order) = execution::decide(&rules, &signal, &market) else {
             return Ok(());
         };
-        let answer = if ok { Ok(()) } else { Err(&failure) };
+        let answer = if ok { Ok(None) } else { Err(&failure) };
         match execution::after_send(&policy, attempts, now, &order, answer) {
             Outcome::Accepted { position_after, .. } => {
                 prop_assert!(ok);
-                prop_assert_eq!(position_after, Some(order.position_after));
+                prop_assert_eq!(position_after, order.position_after);
             }
             Outcome::Retry { counted, .. } => {
                 prop_assert_eq!(!counted, matches!(failure, Failure::RateLimited { .. }));
@@ -306,13 +336,14 @@ proptest! {
         }
         let _ = execution::unsent_failure(&policy, attempts, now, "placing", &failure);
         let _ = execution::no_session(&policy, attempts, now, "expired");
-        let sent = Sent { side: order.side, quantity: order.quantity, position_before: market.position };
-        for lookup in [Lookup::Found { rejected: None }, Lookup::Found { rejected: Some("no".into()) }, Lookup::NotFound, Lookup::Failed] {
+        let sent = Sent { side: order.side, quantity: order.quantity, unit: order.unit, position_before: market.position };
+        let found = Lookup::Found { rejected: None, filled: None };
+        for lookup in [found.clone(), Lookup::Found { rejected: Some("no".into()), filled: None }, Lookup::NotFound, Lookup::Failed] {
             let outcome = execution::after_lookup(&policy, now, since, Some(sent), &lookup);
-            if lookup == (Lookup::Found { rejected: None }) {
+            if lookup == found {
                 prop_assert_eq!(outcome, Outcome::Accepted {
                     reason: "found at the broker after an unknown outcome",
-                    position_after: Some(order.position_after),
+                    position_after: order.position_after,
                 });
             }
         }
@@ -368,6 +399,7 @@ fn a_reversal_beyond_decimal_precision_is_out_of_range() {
         rules: MarketRules {
             quantity_step: Decimal::new(1, 28),
             venue_max_order: None,
+            collateral_orders: false,
         },
         multiplier: Decimal::ONE,
         orders_today: None,

@@ -172,6 +172,7 @@ impl Executor {
             instrument: instrument.clone(),
             side: order.side,
             quantity: order.quantity,
+            quantity_unit: order.unit,
             order_type: OrderType::Market,
             reduce_only: order.reduce_only,
             alert_price: i.alert_price,
@@ -190,6 +191,7 @@ impl Executor {
             instrument: instrument.symbol.clone(),
             side: order.side,
             quantity: order.quantity,
+            unit: order.unit,
         };
         let prepared_id = request
             .prepared
@@ -203,12 +205,17 @@ impl Executor {
         let latency_us = started.elapsed().as_micros() as i64;
         atomik_failpoint::hit("after_broker_answer");
         let failure = answer.as_ref().err().map(|e| e.to_failure());
+        let filled = answer
+            .as_ref()
+            .ok()
+            .and_then(|a| a.fill.as_ref())
+            .map(|f| f.quantity);
         let outcome = decide::after_send(
             &policy,
             i.attempts,
             self.now(),
             &order,
-            failure.as_ref().map_or(Ok(()), Err),
+            failure.as_ref().map_or(Ok(filled), Err),
         );
         let extra = Extra {
             instrument: Some(&instrument.symbol),
@@ -275,6 +282,7 @@ impl Executor {
         };
         let lookup = match &found {
             Ok(Some(report)) => Lookup::Found {
+                filled: Some(report.filled_quantity),
                 rejected: (report.state == OrderState::Rejected).then(|| {
                     report
                         .reason
@@ -291,6 +299,7 @@ impl Executor {
         let sent = i.sent.as_ref().map(|s| Sent {
             side: s.side,
             quantity: s.quantity,
+            unit: s.unit,
             position_before: i.tracked(&s.instrument).unwrap_or_default(),
         });
         // The broker's grace runs from when the order left, not from the

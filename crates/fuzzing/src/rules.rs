@@ -15,6 +15,7 @@ struct Stored {
     quantity: String,
     from_alert: bool,
     max_per_signal: String,
+    quantity_unit: &'static str,
     max_position: Option<String>,
     trading_hours: Option<String>,
     max_order_quantity: Option<String>,
@@ -30,6 +31,7 @@ fn stored(r: &StrategyRules) -> Stored {
             .max_per_signal()
             .unwrap_or(Decimal::from(DEFAULT_MAX_PER_SIGNAL))
             .to_string(),
+        quantity_unit: r.quantity_unit.as_str(),
         max_position: r.max_position.map(|d| d.to_string()),
         trading_hours: r.trading_hours.map(|h| h.stored()),
         max_order_quantity: r.max_order_quantity.map(|d| d.to_string()),
@@ -43,6 +45,7 @@ fn reread(s: &Stored) -> StrategyRules {
         quantity: &s.quantity,
         quantity_source: Some(if s.from_alert { "alert" } else { "fixed" }),
         max_per_signal: Some(&s.max_per_signal),
+        quantity_unit: Some(s.quantity_unit),
         max_position: s.max_position.as_deref(),
         trading_hours: s.trading_hours.as_deref(),
         max_order_quantity: s.max_order_quantity.as_deref(),
@@ -63,6 +66,7 @@ pub fn strategy_rules(data: &[u8]) {
         quantity: text("quantity").unwrap_or(""),
         quantity_source: text("quantity_source"),
         max_per_signal: text("max_per_signal"),
+        quantity_unit: text("quantity_unit"),
         max_position: text("max_position"),
         trading_hours: text("trading_hours"),
         max_order_quantity: text("max_order_quantity"),
@@ -94,6 +98,7 @@ fn execute(rules: &StrategyRules, position: Option<i64>) {
         let market = MarketRules {
             quantity_step: step,
             venue_max_order: None,
+            collateral_orders: false,
         };
         let _ = rules.check_market(&market, "X");
         let facts = MarketFacts {
@@ -113,12 +118,22 @@ fn execute(rules: &StrategyRules, position: Option<i64>) {
                 quantity: None,
             };
             if let Outcome::Send(order) = execution::decide(rules, &signal, &facts) {
-                let opened = opened(position, order.position_after);
+                let Some(after) = order.position_after else {
+                    // A buy by collateral: what it spends is held to the max order.
+                    if let Some(max) = rules.effective_max_order(&market) {
+                        assert!(
+                            order.quantity <= max,
+                            "{order:?} spends above max order {max}"
+                        );
+                    }
+                    continue;
+                };
+                let opened = opened(position, after);
                 if let Some(max) = rules.effective_max_order(&market) {
                     assert!(opened <= max, "{order:?} above max order {max}");
                 }
                 if let (Some(max), true) = (rules.max_position, opened > Decimal::ZERO) {
-                    assert!(order.position_after.abs() <= max, "{order:?} beyond {max}");
+                    assert!(after.abs() <= max, "{order:?} beyond {max}");
                 }
             }
         }

@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use atomik_domain::signal::{self, SignalError};
 use atomik_domain::{Plan, SubscriptionStatus, WebhookRate, effective_status, may_execute};
+use atomik_storage::execution;
 use atomik_storage::signals::{self, Delivery, NewSignal, Recorded, RefusedDelivery};
 use atomik_storage::webhooks::{self, IngressView, Webhook};
 
@@ -351,10 +352,17 @@ async fn record(
         }) => {
             atomik_failpoint::hit("after_signal_commit");
             state.dispatch(ready_accounts);
-            let message = match intents {
-                0 => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),
-                1 => format!("{action} signal recorded; 1 order queued"),
-                n => format!("{action} signal recorded; {n} orders queued"),
+            // Read after the commit (never delays it); unreadable, the
+            // answer just does not mention it (the engine still checks).
+            let halted = match intents {
+                0 => None,
+                _ => execution::user_halt(state.db(), &hook.user_id).await.ok().flatten(),
+            };
+            let message = match (intents, halted) {
+                (0, _) => format!("{action} signal recorded; no active strategy on an active account uses this webhook"),
+                (_, Some(scope)) => format!("{action} signal recorded; no order will be sent: {}", scope.words()),
+                (1, None) => format!("{action} signal recorded; 1 order queued"),
+                (n, None) => format!("{action} signal recorded; {n} orders queued"),
             };
             (
                 StatusCode::ACCEPTED,

@@ -122,6 +122,48 @@ on_both_databases!(
 );
 
 on_both_databases!(
+    async fn a_strategy_sized_in_collateral_spends_that_much_per_buy_and_exits_on_shares(t) {
+        let e = polymarket_app(t, test_config()).await;
+        let fx = Fixture::signup(&e.app, "pusd@example.com").await;
+        let account = fx.polymarket_account().await;
+        let hook = fx.webhook("rain by the dollar").await;
+        fx.strategy_with(&hook, &account, RAIN_YES, "25", json!({"quantity_unit": "collateral"})).await;
+        let token = rain_yes_token();
+        let held = |e: &PolymarketEnv| e.sim.position(SimConfig::DEMO_ADDRESS, &token);
+        let cash = |e: &PolymarketEnv| e.sim.collateral(SimConfig::DEMO_ADDRESS);
+        let (shares, pusd) = (held(&e), cash(&e));
+
+        let id = fire(&hook.signal_url(), json!({"action": "buy", "ticker": RAIN_YES})).await;
+        let buy = settled(&e, &id).await;
+        assert_eq!(buy[0].status, IntentStatus::Accepted, "{buy:?}");
+        assert_eq!((buy[0].quantity.as_deref(), buy[0].quantity_unit.as_deref()), (Some("25"), Some("collateral")));
+        // 25 pUSD at a worst price of 0.61 order 40.9836 shares; they fill at 0.56.
+        assert_eq!(held(&e) - shares, d("40.9836"));
+        let spent = pusd - cash(&e);
+        assert!(spent > Decimal::ZERO && spent <= d("25"), "spent {spent}");
+        let logs = fx.client.get(e.app.url(&format!("/webhooks/{}/logs", hook.id))).send().await.unwrap().text().await.unwrap();
+        assert!(logs.contains("buy 25 pUSD of will-it-rain-tomorrow:YES"), "{logs}");
+
+        // The exit sells half of the shares held (rounded up to the hundredth).
+        let before = held(&e);
+        let id = fire(&hook.signal_url(), json!({"action": "sell", "comment": "EXIT_50", "ticker": RAIN_YES})).await;
+        let sell = settled(&e, &id).await;
+        assert_eq!(sell[0].status, IntentStatus::Accepted, "{sell:?}");
+        assert_eq!(sell[0].quantity_unit, None, "an exit is sized in shares");
+        let half = (before / Decimal::TWO).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToPositiveInfinity);
+        assert_eq!(sell[0].quantity.as_deref(), Some(half.normalize().to_string().as_str()));
+
+        // Only Polymarket takes orders by collateral; a cap in shares cannot hold.
+        let res = fx.client.post(e.app.url("/api/v1/strategies")).header("x-csrf-token", &fx.csrf)
+            .json(&json!({"webhook_id": hook.id, "broker_account_id": account, "name": "capped", "instrument": RAIN_YES,
+                "quantity": "25", "quantity_unit": "collateral", "max_position": "100"}))
+            .send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("max_position cannot be combined"));
+    }
+);
+
+on_both_databases!(
     async fn market_orders_with_a_fifth_dropped_after_matching_execute_exactly_once(t) {
         let mut config = test_config();
         config.webhook_rate = atomik_server::ratelimit::Rate { per_second: 100_000, burst: 100_000 };

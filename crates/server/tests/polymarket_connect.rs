@@ -113,7 +113,7 @@ on_both_databases!(
         let id = account["id"].as_str().unwrap();
         let (_, test) = post_form(&fx, &format!("/broker-accounts/{id}/test"), &[("csrf", &fx.csrf)]).await;
         assert!(test.contains(&format!("Connection OK: signed in as Polymarket wallet {ADDRESS}")), "{test}");
-        let (_, gone) = post_form(&fx, &format!("/broker-accounts/{id}/disconnect"), &[("csrf", &fx.csrf)]).await;
+        let (_, gone) = post_form(&fx, &format!("/broker-accounts/{id}/disconnect"), &[("csrf", &fx.csrf), ("confirm", "yes")]).await;
         assert!(gone.contains("Nothing to revoke at Polymarket: the wallet and its key stay yours"), "{gone}");
     }
 );
@@ -336,7 +336,7 @@ async fn the_private_key_and_api_secrets_never_appear_in_pages_answers_or_logs()
             post_form(
                 &fx,
                 &format!("/broker-accounts/{id}/disconnect"),
-                &[("csrf", &fx.csrf)],
+                &[("csrf", &fx.csrf), ("confirm", "yes")],
             )
             .await
             .1,

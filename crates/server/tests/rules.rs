@@ -101,6 +101,9 @@ on_both_databases!(
             (with("quantity", json!("1000000")), 422, "default max order quantity"),
             (with("instrument", json!("ZZZZNOTREAL")), 422, "does not know the instrument"),
             (with("max_signal_age_secs", json!(0)), 422, "max_signal_age_secs"),
+            // Futures are never ordered by an amount of collateral.
+            (with("quantity_unit", json!("collateral")), 422, "set the quantity unit to units"),
+            (with("quantity_unit", json!("dollars")), 422, "units or collateral"),
         ];
         for (body, status, words) in cases {
             let (got, answer) = t.strategy(&e, body.clone()).await;

@@ -659,3 +659,34 @@ pub async fn active_strategy_names(db: &Db, account_id: &str) -> Result<Vec<Stri
         .await?;
     Ok(rows.into_iter().map(|s| s.0).collect())
 }
+
+/// What disconnecting an account would change, for the confirmation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisconnectPreview {
+    /// Active strategies that would turn off.
+    pub strategies: Vec<String>,
+    /// Copy groups it would stop following in.
+    pub groups: Vec<String>,
+}
+
+/// What [`disconnect`] would turn off (read only).
+pub async fn disconnect_preview(db: &Db, user_id: &str, id: &str) -> Result<DisconnectPreview> {
+    let strategies: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT s.name FROM strategies s JOIN broker_accounts a ON a.id = s.broker_account_id \
+             WHERE s.broker_account_id = $1 AND a.user_id = $2 AND s.active = 1 ORDER BY s.name",
+            args![id, user_id],
+        )
+        .await?;
+    let groups: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT g.name FROM copy_group_members m JOIN copy_groups g ON g.id = m.group_id \
+             WHERE m.account_id = $1 AND g.user_id = $2 AND m.active = 1 ORDER BY g.name",
+            args![id, user_id],
+        )
+        .await?;
+    Ok(DisconnectPreview {
+        strategies: strategies.into_iter().map(|s| s.0).collect(),
+        groups: groups.into_iter().map(|s| s.0).collect(),
+    })
+}

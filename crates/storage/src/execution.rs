@@ -32,7 +32,7 @@ pub struct Strategy {
 
 pub(crate) const STRATEGY_COLUMNS: &str = "id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
      quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, \
-     max_signal_age_secs, active";
+     max_signal_age_secs, quantity_unit, active";
 
 fn strategy_from_row(row: &impl Cols) -> Result<Strategy> {
     Ok(Strategy {
@@ -59,6 +59,7 @@ pub(crate) fn rules_from_prefixed(
     let text = |c: &str| row.try_get::<Option<String>>(&col(c));
     let quantity: String = row.try_get(&col("quantity"))?;
     let from_alert = row.try_get::<i64>(&col("quantity_from_alert"))? != 0;
+    let unit: String = row.try_get(&col("quantity_unit"))?;
     let (max_per_signal, max_position, hours, max_order) = (
         text("max_per_signal")?,
         text("max_position")?,
@@ -69,6 +70,7 @@ pub(crate) fn rules_from_prefixed(
         quantity: &quantity,
         quantity_source: Some(if from_alert { "alert" } else { "fixed" }),
         max_per_signal: max_per_signal.as_deref(),
+        quantity_unit: Some(&unit),
         max_position: max_position.as_deref(),
         trading_hours: hours.as_deref(),
         max_order_quantity: max_order.as_deref(),
@@ -116,7 +118,8 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
         r.max_order_quantity.map(|d| d.to_string()),
         r.daily_order_cap,
         r.max_signal_age_secs,
-        now
+        now,
+        r.quantity_unit.as_str()
     ];
     db.batched(move |tx| {
         Box::pin(async move {
@@ -140,8 +143,8 @@ pub async fn create_strategy(db: &Db, s: NewStrategy<'_>, now: i64) -> Result<St
             tx.execute(
                 "INSERT INTO strategies (id, user_id, webhook_id, broker_account_id, name, instrument, quantity, \
                  quantity_from_alert, max_per_signal, max_position, trading_hours, max_order_quantity, daily_order_cap, \
-                 max_signal_age_secs, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
+                 max_signal_age_secs, active, created_at, quantity_unit) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16)",
                 row,
             )
             .await?;
@@ -283,4 +286,66 @@ pub async fn set_kill_switch(db: &Db, scope: &str, engaged: bool, now: i64) -> R
             .await?;
     }
     Ok(())
+}
+
+/// The kill switches that stop a user's orders now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Halts {
+    /// The operator's, for everyone.
+    pub global: bool,
+    /// The user's own, for all their accounts.
+    pub user: bool,
+    /// Ids of the user's accounts with their own switch engaged.
+    pub accounts: Vec<String>,
+}
+
+impl Halts {
+    /// Nothing of the user's can trade.
+    pub fn all_stopped(&self) -> bool {
+        self.global || self.user
+    }
+}
+
+/// Which kill switches stop `user_id`'s orders.
+pub async fn halts(db: &Db, user_id: &str) -> Result<Halts> {
+    let rows: Vec<crate::sql::Scalar<String>> = db
+        .fetch_all(
+            "SELECT scope FROM kill_switches WHERE scope IN ('global', 'user:' || $1) \
+             OR scope IN (SELECT 'account:' || id FROM broker_accounts WHERE user_id = $1) \
+             ORDER BY scope",
+            args![user_id],
+        )
+        .await?;
+    let mut h = Halts::default();
+    for crate::sql::Scalar(scope) in rows {
+        match scope.split_once(':') {
+            None if scope == "global" => h.global = true,
+            Some(("user", _)) => h.user = true,
+            Some(("account", id)) => h.accounts.push(id.to_string()),
+            _ => {}
+        }
+    }
+    Ok(h)
+}
+
+/// The switch that stops every order of `user_id` (the global one first),
+/// if one does: one indexed read, for the webhook's answer.
+pub async fn user_halt(
+    db: &Db,
+    user_id: &str,
+) -> Result<Option<atomik_domain::execution::KillScope>> {
+    let rows: Vec<crate::sql::Scalar<String>> = db
+        .fetch_all(
+            "SELECT scope FROM kill_switches WHERE scope IN ('global', 'user:' || $1)",
+            args![user_id],
+        )
+        .await?;
+    use atomik_domain::execution::KillScope;
+    Ok(if rows.iter().any(|s| s.0 == "global") {
+        Some(KillScope::Global)
+    } else if rows.is_empty() {
+        None
+    } else {
+        Some(KillScope::User)
+    })
 }

@@ -14,7 +14,7 @@ use atomik_domain::execution::{AccountNote, KillScope, Outcome, SignalFacts};
 use atomik_domain::lifecycle::{IntentEvent, IntentStatus};
 use atomik_domain::risk::StrategyRules;
 use atomik_domain::signal::{Action, parse_comment};
-use atomik_domain::sizing::Side;
+use atomik_domain::sizing::{QuantityUnit, Side};
 use rust_decimal::Decimal;
 
 use crate::execution::{STRATEGY_COLUMNS, rules_from_prefixed};
@@ -169,6 +169,8 @@ pub struct SentOrder {
     pub instrument: String,
     pub side: Side,
     pub quantity: Decimal,
+    /// What `quantity` counts.
+    pub unit: QuantityUnit,
 }
 
 /// An intent with what executing it needs, typed.
@@ -276,7 +278,7 @@ fn next_intent_query(concat: &str) -> String {
     with_open_states(&format!(
         "SELECT i.id, i.signal_id, i.account_id, i.user_id, i.client_order_id, i.status, i.attempts, i.created_at, \
          i.updated_at, i.sent_at, i.not_before, i.leader_intent_id, i.multiplier, i.instrument, i.side, i.quantity, \
-         i.broker_order_id, g.action, g.comment, g.quantity AS alert_quantity, g.price AS alert_price, g.received_at, {strategy_columns}, {account_columns}, \
+         i.quantity_unit, i.broker_order_id, g.action, g.comment, g.quantity AS alert_quantity, g.price AS alert_price, g.received_at, {strategy_columns}, {account_columns}, \
          (SELECT l.status FROM order_intents l WHERE l.id = i.leader_intent_id) AS leader_status, \
          (SELECT k.scope FROM kill_switches k WHERE k.scope IN ('global', 'user:' || i.user_id, \
           'account:' || i.account_id) ORDER BY CASE WHEN k.scope = 'global' THEN 0 \
@@ -337,6 +339,7 @@ fn sent_order(row: &impl Cols) -> Result<Option<SentOrder>> {
         row.try_get("side")?,
         row.try_get("quantity")?,
     );
+    let unit: Option<String> = row.try_get("quantity_unit")?;
     let (Some(instrument), Some(side), Some(quantity)) = (instrument, side, quantity) else {
         return Ok(None);
     };
@@ -345,12 +348,27 @@ fn sent_order(row: &impl Cols) -> Result<Option<SentOrder>> {
         instrument,
         side: Side::parse(&side).map_err(|e| invalid(e.to_string()))?,
         quantity: Decimal::from_str(&quantity).map_err(|e| invalid(e.to_string()))?,
+        unit: match unit {
+            None => QuantityUnit::Units,
+            Some(u) => QuantityUnit::parse(&u).map_err(|e| invalid(e.to_string()))?,
+        },
     }))
 }
 
 impl FromRow for Intent {
     fn from_row(row: &impl Cols) -> Result<Self> {
         let multiplier: Option<String> = row.try_get("multiplier")?;
+        // An alert price that cannot be read fails the signal (closed),
+        // never an order sent as if the alert had none.
+        let alert_price = row
+            .try_get::<Option<String>>("alert_price")?
+            .map(|p| Decimal::from_str(&p))
+            .transpose()
+            .map_err(|_| "the signal's price is not a number".to_string());
+        let signal = match (&alert_price, signal_facts(row)?) {
+            (Err(why), _) => Err(why.clone()),
+            (Ok(_), facts) => facts,
+        };
         Ok(Intent {
             id: row.try_get("id")?,
             signal_id: row.try_get("signal_id")?,
@@ -367,13 +385,11 @@ impl FromRow for Intent {
             leader_intent_id: row.try_get("leader_intent_id")?,
             sent: sent_order(row)?,
             broker_order_id: row.try_get("broker_order_id")?,
-            alert_price: row
-                .try_get::<Option<String>>("alert_price")?
-                .and_then(|p| Decimal::from_str(&p).ok()),
+            alert_price: alert_price.unwrap_or(None),
             strategy_id: row.try_get("s_id")?,
             strategy_instrument: row.try_get("s_instrument")?,
             rules: rules_from_prefixed(row, "s_")?,
-            signal: signal_facts(row)?,
+            signal,
             multiplier: match multiplier {
                 None => Ok(Decimal::ONE),
                 Some(m) => atomik_domain::risk::multiplier(&m).map_err(|e| e.to_string()),
@@ -444,8 +460,8 @@ pub async fn start_sending(
     let rows = db
         .write(
             "UPDATE order_intents SET status = $2, instrument = $3, side = $4, quantity = $5, \
-             sent_at = $6, updated_at = $6, broker_order_id = COALESCE($8, broker_order_id) \
-             WHERE id = $1 AND status = $7",
+             sent_at = $6, updated_at = $6, broker_order_id = COALESCE($8, broker_order_id), \
+             quantity_unit = $9 WHERE id = $1 AND status = $7",
             args![
                 intent_id,
                 IntentStatus::Sending.as_str(),
@@ -454,7 +470,8 @@ pub async fn start_sending(
                 order.quantity.to_string(),
                 now,
                 IntentStatus::Pending.as_str(),
-                prepared_order_id
+                prepared_order_id,
+                (order.unit == QuantityUnit::Collateral).then_some(order.unit.as_str())
             ],
         )
         .await?;
@@ -656,6 +673,10 @@ pub struct IntentView {
     pub instrument: Option<String>,
     pub side: Option<Side>,
     pub quantity: Option<String>,
+    /// `collateral` when `quantity` is the collateral a buy spends.
+    pub quantity_unit: Option<String>,
+    /// The strategy's name (gone if the strategy was deleted).
+    pub strategy: Option<String>,
     pub broker_order_id: Option<String>,
     pub reason: Option<String>,
     pub latency_us: Option<i64>,
@@ -680,6 +701,8 @@ impl FromRow for IntentView {
                 .transpose()
                 .map_err(|e| StorageError::Invalid(e.to_string()))?,
             quantity: row.try_get("quantity")?,
+            quantity_unit: row.try_get("quantity_unit")?,
+            strategy: row.try_get("strategy_name")?,
             broker_order_id: row.try_get("broker_order_id")?,
             reason: row.try_get("reason")?,
             latency_us: row.try_get("latency_us")?,
@@ -693,9 +716,11 @@ impl FromRow for IntentView {
 /// The intents of a signal (the Logs tab's per-account outcome).
 pub async fn intents_of_signal(db: &Db, signal_id: &str) -> Result<Vec<IntentView>> {
     db.fetch_all(
-        "SELECT i.account_id, i.client_order_id, i.status, i.instrument, i.side, i.quantity, i.broker_order_id, \
-         i.reason, i.latency_us, i.sent_at - g.received_at AS delay_ms, i.fill_quantity, i.fill_price \
-         FROM order_intents i JOIN signals g ON g.id = i.signal_id WHERE i.signal_id = $1 ORDER BY i.created_at, i.id",
+        "SELECT i.account_id, i.client_order_id, i.status, i.instrument, i.side, i.quantity, i.quantity_unit, i.broker_order_id, \
+         i.reason, i.latency_us, i.sent_at - g.received_at AS delay_ms, i.fill_quantity, i.fill_price, \
+         s.name AS strategy_name \
+         FROM order_intents i JOIN signals g ON g.id = i.signal_id LEFT JOIN strategies s ON s.id = i.strategy_id \
+         WHERE i.signal_id = $1 ORDER BY i.created_at, i.id",
         args![signal_id],
     )
     .await

@@ -219,6 +219,25 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<()> {
     db.batched(move |tx| {
         Box::pin(async move {
             let active = is_active(tx, &owner, &webhook).await?;
+            // Its signals' intents go with it: never while an order may be
+            // in flight (its outcome would be lost).
+            static IN_FLIGHT: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "SELECT COUNT(*) FROM order_intents i JOIN signals g ON g.id = i.signal_id \
+                     WHERE g.webhook_id = $1 AND i.status IN ({})",
+                    atomik_domain::lifecycle::IntentStatus::OPEN_SQL
+                )
+            });
+            let open = tx
+                .fetch_optional::<Scalar<i64>>(IN_FLIGHT.as_str(), args![&webhook])
+                .await?
+                .map_or(0, |s| s.0);
+            if open > 0 {
+                return Err(StorageError::Invalid(format!(
+                    "this webhook's signals still have {open} order(s) in flight; pause the webhook, \
+                     and delete it once they have settled (the Logs tab shows them)"
+                )));
+            }
             // Its strategies go with it (ON DELETE CASCADE): free their slots.
             let strategies = tx
                 .fetch_optional::<Scalar<i64>>(
@@ -328,4 +347,15 @@ pub async fn set_rate(
     find(db, user_id, id)
         .await?
         .ok_or(StorageError::NotFound("webhook"))
+}
+
+/// Names of the strategies deleted with webhook `id` (for the confirmation).
+pub async fn strategies_of(db: &Db, user_id: &str, id: &str) -> Result<Vec<String>> {
+    let rows: Vec<Scalar<String>> = db
+        .fetch_all(
+            "SELECT name FROM strategies WHERE webhook_id = $1 AND user_id = $2 ORDER BY name",
+            args![id, user_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|s| s.0).collect())
 }

@@ -164,6 +164,26 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The intents of `signal_id` once every one is final (running the
+    /// executor meanwhile); panics after 30 s with what is still open.
+    pub async fn settled(&self, signal_id: &str) -> Vec<atomik_storage::execution::IntentView> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let intents = atomik_storage::execution::intents_of_signal(&self.db, signal_id)
+                .await
+                .expect("intents readable");
+            if !intents.is_empty() && intents.iter().all(|i| i.status.is_terminal()) {
+                return intents;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "intents still open: {intents:?}"
+            );
+            self.executor.run_once().await.expect("executor step");
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Stop the executor's periodic scan: from then on only what ingress
     /// hands it directly gets executed.
     pub fn stop_executor_polling(&self) {

@@ -451,6 +451,7 @@ impl Broker for Binance {
         _account: &AccountRef,
         order: &OrderRequest,
     ) -> Result<OrderAck, BrokerError> {
+        order.units_only()?;
         let creds = credentials(session)?;
         let (market, symbol) = parse_symbol(&order.instrument.symbol)?;
         let rules = self.rules(market, &symbol).await?;
@@ -590,6 +591,7 @@ impl Broker for Binance {
             quantity_step: rules.market_step(),
             can_short: market == Market::Futures,
             max_order_quantity: rules.market_max(),
+            collateral_orders: false,
         })
     }
 

@@ -80,6 +80,7 @@ async fn place(
             &OrderRequest {
                 created_at_ms: 0,
                 alert_price: None,
+                quantity_unit: atomik_broker::QuantityUnit::Units,
                 prepared: None,
                 client_order_id: cl.into(),
                 instrument,

@@ -279,6 +279,7 @@ impl Broker for InteractiveBrokers {
         _account: &AccountRef,
         order: &OrderRequest,
     ) -> Result<OrderAck, BrokerError> {
+        order.units_only()?;
         let (conn, account) = self.connection(session).await?;
         let contract = instruments::order_contract(&order.instrument)?;
         let (order_type, limit_price) = match &order.order_type {

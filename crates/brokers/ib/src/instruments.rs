@@ -267,6 +267,7 @@ fn instrument(wanted: &Wanted, d: &ContractDetails) -> Instrument {
             .unwrap_or(Decimal::ONE),
         can_short: true,
         max_order_quantity: None,
+        collateral_orders: false,
     }
 }
 

@@ -11,6 +11,7 @@ fn order(coid: &str, instrument: &atomik_broker::Instrument, side: Side, qty: i6
     OrderRequest {
         created_at_ms: 0,
         alert_price: None,
+        quantity_unit: atomik_broker::QuantityUnit::Units,
         prepared: None,
         client_order_id: coid.into(),
         instrument: instrument.clone(),

@@ -18,6 +18,7 @@ fn buy(coid: String, instrument: &Instrument) -> OrderRequest {
     OrderRequest {
         created_at_ms: 0,
         alert_price: None,
+        quantity_unit: atomik_broker::QuantityUnit::Units,
         prepared: None,
         client_order_id: coid,
         instrument: instrument.clone(),

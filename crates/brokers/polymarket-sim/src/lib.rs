@@ -460,6 +460,16 @@ impl SimHandle {
             .insert((funder, token_id.to_string()), shares);
     }
 
+    /// How many API keys the CLOB holds.
+    pub fn api_keys(&self) -> usize {
+        self.shared.state().keys.len()
+    }
+
+    /// Delete every API key (as a user deleting them from another tool).
+    pub fn delete_api_keys(&self) {
+        self.shared.state().keys.clear();
+    }
+
     /// Register `funder` as the proxy/Safe wallet of `signer`.
     pub fn set_funder(&self, signer: Address, funder: Address) {
         self.shared.state().funders.insert(signer, funder);

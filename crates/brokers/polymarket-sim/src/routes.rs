@@ -80,12 +80,13 @@ async fn create_key(s: S, h: HeaderMap) -> Result<Response> {
     Ok(Json(creds_json(&k)).into_response())
 }
 
+/// Derives only a key the wallet created (with this nonce) before, as the
+/// CLOB does; a wallet without one must create it first.
 async fn derive_key(s: S, h: HeaderMap) -> Result<Response> {
     let (address, nonce) = auth::l1(&s.0, &h)?;
     let k = derived(&s.0, address, nonce);
-    let mut st = s.0.state();
-    if !st.keys.iter().any(|x| x.key == k.key) {
-        st.keys.push(k.clone());
+    if !s.0.state().keys.iter().any(|x| x.key == k.key) {
+        return Err(ApiError::bad_request("Could not derive api key!"));
     }
     Ok(Json(creds_json(&k)).into_response())
 }

@@ -79,6 +79,7 @@ fn order(instrument: &Instrument, side: Side, qty: &str, coid: &str) -> OrderReq
         order_type: OrderType::Market,
         reduce_only: false,
         alert_price: None,
+        quantity_unit: atomik_broker::QuantityUnit::Units,
         prepared: None,
     }
 }
@@ -285,6 +286,46 @@ async fn a_market_buy_fills_fill_or_kill_within_its_bound_and_the_position_follo
 }
 
 #[tokio::test]
+async fn a_buy_by_collateral_spends_at_most_that_much_for_the_shares_it_gets() {
+    let e = env().await;
+    let i = rain(&e).await;
+    assert!(i.collateral_orders, "Polymarket buys may be sized in pUSD");
+    let mut request = order(&i, Side::Buy, "25", "intent-spend-25");
+    request.quantity_unit = atomik_broker::QuantityUnit::Collateral;
+    let ack = e
+        .broker
+        .place_order(&demo(), &account(), &request)
+        .await
+        .unwrap();
+    let o = e.sim.order(&ack.broker_order_id).expect("in the ledger");
+    // At the worst price (0.56 + 0.05) 25 pUSD buy 40.9836 shares; the
+    // order fills at the resting ask, 0.56, so it spends less than 25.
+    assert_eq!(
+        (o.order_type.as_str(), o.original_size),
+        ("FOK", d("40.9836"))
+    );
+    let fill = ack.fill.expect("a matched FOK reports its fill");
+    assert_eq!(
+        (fill.quantity, fill.average_price),
+        (d("40.9836"), d("0.56"))
+    );
+    assert!(fill.quantity * fill.average_price <= d("25"));
+    assert_eq!(
+        e.broker.position(&demo(), &account(), &i).await.unwrap(),
+        d("140.9836")
+    );
+    // Sells are sized in shares held, never in collateral.
+    let mut sell = order(&i, Side::Sell, "5", "intent-sell-by-collateral");
+    sell.quantity_unit = atomik_broker::QuantityUnit::Collateral;
+    let err = e
+        .broker
+        .place_order(&demo(), &account(), &sell)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("sized in shares held"), "{err}");
+}
+
+#[tokio::test]
 async fn an_alert_price_is_the_limit_and_a_thin_book_sends_nothing() {
     let e = env().await;
     let i = rain(&e).await;
@@ -457,4 +498,29 @@ async fn each_clob_failure_maps_to_what_the_engine_acts_on() {
         matches!(&err, BrokerError::Rejected { reason, .. } if reason.contains("lacks the pUSD")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn api_credentials_are_created_for_a_new_wallet_and_derived_again_after_a_401() {
+    let e = env().await;
+    assert!(e.sim.api_keys() == 0, "a fresh CLOB knows no key");
+    // derive-api-key refuses a wallet without a key: the adapter creates it.
+    e.broker.test_connection(&demo()).await.unwrap();
+    assert_eq!(e.sim.api_keys(), 1, "created once");
+    // The key is deleted at Polymarket (from another tool, say): the next
+    // authenticated call is refused, and the adapter forgets the key …
+    e.sim.delete_api_keys();
+    let i = rain(&e).await;
+    let err = e
+        .broker
+        .position(&demo(), &account(), &i)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BrokerError::AuthExpired(_)), "{err:?}");
+    // … and the call after that has a working key again.
+    assert_eq!(
+        e.broker.position(&demo(), &account(), &i).await.unwrap(),
+        d("100")
+    );
+    assert_eq!(e.sim.api_keys(), 1);
 }

@@ -250,6 +250,7 @@ impl Broker for Tradovate {
         account: &AccountRef,
         order: &OrderRequest,
     ) -> Result<OrderAck, BrokerError> {
+        order.units_only()?;
         let token = Self::token(session)?;
         let order_qty = whole_contracts(order.quantity)?;
         let (order_type, price) = match &order.order_type {
@@ -432,6 +433,7 @@ impl Tradovate {
                 quantity_step: Decimal::ONE,
                 can_short: true,
                 max_order_quantity: None,
+                collateral_orders: false,
             });
         }
         let root = continuous_root(&symbol).unwrap_or(&symbol).to_string();
@@ -461,6 +463,7 @@ impl Tradovate {
             quantity_step: Decimal::ONE,
             can_short: true,
             max_order_quantity: None,
+            collateral_orders: false,
         })
     }
 

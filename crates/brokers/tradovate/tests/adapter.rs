@@ -101,6 +101,7 @@ async fn order_of(
             &OrderRequest {
                 created_at_ms: 0,
                 alert_price: None,
+                quantity_unit: atomik_broker::QuantityUnit::Units,
                 prepared: None,
                 client_order_id: cl.into(),
                 instrument,
@@ -201,6 +202,7 @@ async fn connection_orders_positions_and_lookup() {
             &OrderRequest {
                 created_at_ms: 0,
                 alert_price: None,
+                quantity_unit: atomik_broker::QuantityUnit::Units,
                 prepared: None,
                 client_order_id: "cl-3".into(),
                 instrument: atomik_broker::Instrument {
@@ -209,6 +211,7 @@ async fn connection_orders_positions_and_lookup() {
                     quantity_step: Decimal::ONE,
                     can_short: true,
                     max_order_quantity: None,
+                    collateral_orders: false,
                 },
                 side: Side::Buy,
                 quantity: Decimal::ONE,

@@ -29,6 +29,10 @@ pub struct StrategyView {
     /// `fixed` or `alert` (the alert's quantity, capped by `max_per_signal`).
     pub quantity_source: String,
     pub max_per_signal: String,
+    /// `units` (contracts, shares, coins) or `collateral` (Polymarket: a buy
+    /// that opens or adds spends `quantity` pUSD; exits sell shares held).
+    /// The per-signal cap and the max order count the same unit.
+    pub quantity_unit: String,
     pub max_position: Option<String>,
     /// `HH:MM-HH:MM` UTC; signals outside are skipped.
     pub trading_hours: Option<String>,
@@ -58,6 +62,7 @@ impl From<Strategy> for StrategyView {
                 .max_per_signal()
                 .unwrap_or(Decimal::from(atomik_domain::sizing::DEFAULT_MAX_PER_SIGNAL))
                 .to_string(),
+            quantity_unit: r.quantity_unit.as_str().into(),
             max_position: text(r.max_position),
             trading_hours: r.trading_hours.map(|h| h.stored()),
             max_order_quantity: text(r.max_order_quantity),
@@ -84,6 +89,10 @@ pub struct CreateStrategy {
     #[serde(default)]
     pub quantity_source: Option<String>,
     pub max_per_signal: Option<String>,
+    /// `units` (default) or `collateral` (Polymarket only: buys spend
+    /// `quantity` pUSD; not combinable with `max_position`).
+    #[serde(default)]
+    pub quantity_unit: Option<String>,
     pub max_position: Option<String>,
     /// Optional `HH:MM-HH:MM` in UTC (may wrap midnight).
     #[serde(default)]
@@ -122,6 +131,7 @@ pub async fn create_strategy(
         quantity: &b.quantity,
         quantity_source: b.quantity_source.as_deref(),
         max_per_signal: b.max_per_signal.as_deref(),
+        quantity_unit: b.quantity_unit.as_deref(),
         max_position: b.max_position.as_deref(),
         trading_hours: b.trading_hours.as_deref(),
         max_order_quantity: b.max_order_quantity.as_deref(),

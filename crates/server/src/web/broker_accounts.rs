@@ -44,6 +44,8 @@ pub struct AccountRow {
     link: Option<String>,
     renewal: String,
     positions: String,
+    /// The account's own kill switch is engaged.
+    halted: bool,
 }
 
 fn row(a: &BrokerAccount, positions: &[(String, String)]) -> AccountRow {
@@ -91,6 +93,7 @@ fn row(a: &BrokerAccount, positions: &[(String, String)]) -> AccountRow {
                 .collect::<Vec<_>>()
                 .join(", ")
         },
+        halted: false,
     }
 }
 
@@ -134,6 +137,7 @@ async fn list_page(
 ) -> Response {
     let loaded = async {
         let list = accounts::list(state.db(), &user.user.id).await?;
+        let halts = atomik_storage::execution::halts(state.db(), &user.user.id).await?;
         let mut rows = Vec::with_capacity(list.len());
         for a in &list {
             let mut shown = row(
@@ -141,6 +145,7 @@ async fn list_page(
                 &atomik_storage::execution::positions_of(state.db(), &a.id).await?,
             );
             shown.link = connections::connection_state(state, a).await;
+            shown.halted = halts.accounts.contains(&a.id);
             rows.push(shown);
         }
         let summary = summary::load(state, &user.user).await?;
@@ -160,7 +165,7 @@ async fn list_page(
     render(
         status,
         &ListPage {
-            nav: Nav::new(user, "broker-accounts"),
+            nav: Nav::load(state, user, "broker-accounts").await,
             csrf: user.csrf_token().to_string(),
             notice,
             error,
@@ -289,7 +294,7 @@ pub async fn connect_page(
     render(
         StatusCode::OK,
         &ConnectPage {
-            nav: Nav::new(&user, "broker-accounts"),
+            nav: Nav::load(&state, &user, "broker-accounts").await,
             csrf: user.csrf_token().to_string(),
             error: None,
             brokers: all,
@@ -398,7 +403,8 @@ pub async fn connect_keys(
             Some("Choose a broker and an environment.".into()),
             None,
             Forms::default(),
-        );
+        )
+        .await;
     };
     let polymarket = kind == BrokerKind::Polymarket;
     let input = connections::ApiKeyInput {
@@ -479,7 +485,8 @@ pub async fn connect_keys(
                         Some(e.to_string()),
                         None,
                         forms,
-                    );
+                    )
+                    .await;
                 }
             }
         }
@@ -510,6 +517,7 @@ pub async fn connect_keys(
         Some(tested),
         forms,
     )
+    .await
 }
 
 /// The broker-specific form shown again after Test Connection or an error,
@@ -520,7 +528,7 @@ struct Forms {
     wallet: Option<WalletForm>,
 }
 
-fn keys_page(
+async fn keys_page(
     state: &AppState,
     user: &Authed,
     broker: &str,
@@ -535,7 +543,7 @@ fn keys_page(
     render(
         status,
         &ConnectPage {
-            nav: Nav::new(user, "broker-accounts"),
+            nav: Nav::load(state, user, "broker-accounts").await,
             csrf: user.csrf_token().to_string(),
             error,
             brokers: all,
@@ -582,15 +590,18 @@ async fn saved_page(
             )
             .await
         }
-        Err(e) => keys_page(
-            state,
-            user,
-            broker,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(e.to_string()),
-            None,
-            forms,
-        ),
+        Err(e) => {
+            keys_page(
+                state,
+                user,
+                broker,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.to_string()),
+                None,
+                forms,
+            )
+            .await
+        }
     }
 }
 
@@ -733,7 +744,11 @@ pub async fn disconnect(
     State(state): State<AppState>,
     WebUser(user): WebUser,
     Path(id): Path<String>,
+    Form(confirmed): Form<super::confirm::Confirmed>,
 ) -> Response {
+    if !confirmed.yes() {
+        return super::confirm::disconnect(&state, &user, &id).await;
+    }
     match connections::disconnect(&state, &user.user.id, &id).await {
         Ok(done) => {
             let turned_off = if done.deactivated_strategies.is_empty() {

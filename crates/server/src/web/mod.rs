@@ -3,7 +3,10 @@
 
 mod auth_pages;
 mod broker_accounts;
+mod confirm;
 mod gateway_form;
+mod kill_switch;
+mod logs;
 mod settings;
 mod strategies;
 mod wallet_form;
@@ -67,37 +70,60 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/broker-accounts/{id}/disconnect",
-            post(broker_accounts::disconnect),
+            get(confirm::disconnect_page).post(broker_accounts::disconnect),
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/{id}/logs", get(webhooks::logs))
+        .route("/webhooks/{id}/logs", get(logs::logs))
         .route("/webhooks/{id}/rotate", post(webhooks::rotate))
         .route("/webhooks/{id}/pause", post(webhooks::pause))
         .route("/webhooks/{id}/resume", post(webhooks::resume))
-        .route("/webhooks/{id}/delete", post(webhooks::delete))
+        .route(
+            "/webhooks/{id}/delete",
+            get(confirm::delete_webhook_page).post(webhooks::delete),
+        )
         .route("/webhooks/{id}/allowed-ips", post(webhooks::allowed_ips))
         .route(
             "/strategies",
             get(strategies::list).post(strategies::create),
         )
         .route("/strategies/{id}/{state}", post(strategies::set_active))
+        .route("/kill-switch", post(kill_switch::set))
+        .route("/admin/kill-switch", post(kill_switch::set_global))
         .route("/static/{*file}", get(static_file))
 }
 
-/// The signed-in header: who, where, and the CSRF token for the log-out form.
+/// The signed-in header: who, where, the CSRF token for its forms, and the
+/// kill switches (a banner while one stops this user's orders).
 pub struct Nav {
     pub email: String,
     pub csrf: String,
     pub active: &'static str,
+    /// The page to come back to after a header form.
+    pub back: &'static str,
+    pub operator: bool,
+    pub halts: kill_switch::Banner,
 }
 
 impl Nav {
-    pub fn new(user: &crate::auth::Authed, active: &'static str) -> Option<Nav> {
+    pub async fn load(
+        state: &AppState,
+        user: &crate::auth::Authed,
+        active: &'static str,
+    ) -> Option<Nav> {
         Some(Nav {
             email: user.user.email.clone(),
             csrf: user.csrf_token().to_string(),
             active,
+            back: match active {
+                "broker-accounts" => "/broker-accounts",
+                "webhooks" => "/webhooks",
+                "strategies" => "/strategies",
+                "settings" => "/settings",
+                _ => "/",
+            },
+            operator: user.user.is_admin,
+            halts: kill_switch::Banner::load(state, &user.user.id).await,
         })
     }
 }
@@ -156,7 +182,7 @@ async fn overview(WebUser(user): WebUser, state: axum::extract::State<AppState>)
     render(
         StatusCode::OK,
         &OverviewPage {
-            nav: Nav::new(&user, "overview"),
+            nav: Nav::load(&state, &user, "overview").await,
             plan_name: summary.plan.name.clone(),
             status_label: summary.status.as_str().replace('_', " "),
             status_class: status_class(summary.status),

@@ -88,7 +88,7 @@ async fn render_settings(
         Err(err) => return ApiError::from(err).into_response(),
     };
     let page = SettingsPage {
-        nav: Nav::new(user, "settings"),
+        nav: Nav::load(state, user, "settings").await,
         csrf: user.csrf_token().to_string(),
         notice: extra.notice,
         error: extra.error,

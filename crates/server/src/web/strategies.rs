@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use atomik_domain::Resource;
+use atomik_domain::sizing::QuantityUnit;
 use atomik_storage::broker_accounts as accounts;
 use atomik_storage::{execution, webhooks};
 
@@ -81,7 +82,7 @@ async fn page(
     render(
         status,
         &Page {
-            nav: Nav::new(user, "strategies"),
+            nav: Nav::load(state, user, "strategies").await,
             csrf: user.csrf_token().to_string(),
             notice,
             error,
@@ -101,9 +102,15 @@ async fn page(
                         .map(|w| name_of(&hook_names, w))
                         .unwrap_or_else(|| "—".into()),
                     account: name_of(&account_names, &s.broker_account_id),
-                    quantity: match s.rules.max_per_signal() {
-                        Some(cap) => format!("from alert (≤ {cap})"),
-                        None => s.rules.quantity.to_string(),
+                    quantity: {
+                        let unit = match s.rules.quantity_unit {
+                            QuantityUnit::Units => "",
+                            QuantityUnit::Collateral => " pUSD per buy",
+                        };
+                        match s.rules.max_per_signal() {
+                            Some(cap) => format!("from alert (≤ {cap}{unit})"),
+                            None => format!("{}{unit}", s.rules.quantity),
+                        }
                     },
                     max_position: s
                         .rules
@@ -142,6 +149,7 @@ pub struct CreateForm {
     quantity: String,
     quantity_source: Option<String>,
     max_per_signal: Option<String>,
+    quantity_unit: Option<String>,
     max_position: Option<String>,
     trading_hours: Option<String>,
     max_order_quantity: Option<String>,
@@ -183,6 +191,7 @@ pub async fn create(
         quantity: f.quantity,
         quantity_source: f.quantity_source,
         max_per_signal: f.max_per_signal,
+        quantity_unit: f.quantity_unit,
         max_position: f.max_position,
         trading_hours: f.trading_hours,
         max_order_quantity: f.max_order_quantity,

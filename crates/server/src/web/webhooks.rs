@@ -103,7 +103,7 @@ async fn page(state: &AppState, user: &Authed, headers: &HeaderMap, outcome: Out
     render(
         outcome.status,
         &Page {
-            nav: Nav::new(user, "webhooks"),
+            nav: Nav::load(state, user, "webhooks").await,
             csrf: user.csrf_token().to_string(),
             notice: outcome.notice,
             error: outcome.error,
@@ -228,7 +228,11 @@ pub async fn delete(
     WebUser(user): WebUser,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Form(confirmed): Form<super::confirm::Confirmed>,
 ) -> Response {
+    if !confirmed.yes() {
+        return super::confirm::delete_webhook(&state, &user, &id).await;
+    }
     let outcome = match webhooks::delete(state.db(), &user.user.id, &id).await {
         Ok(()) => Outcome::notice("Webhook deleted: its URL now answers 404."),
         Err(e) => Outcome::failed(e.into()),
@@ -262,115 +266,4 @@ pub async fn allowed_ips(
         Err(e) => Outcome::failed(e),
     };
     page(&state, &user, &headers, outcome).await
-}
-
-pub struct LogRow {
-    time: String,
-    ip: String,
-    status: i64,
-    reason: String,
-    duplicate: bool,
-    payload: String,
-    signal: String,
-    processing: String,
-    /// Per account: what happened to the signal's order.
-    outcomes: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "webhook_logs.html")]
-struct LogsPage {
-    nav: Option<Nav>,
-    name: String,
-    rows: Vec<LogRow>,
-}
-
-/// The webhook's Logs tab: every delivery, accepted, duplicate or refused.
-pub async fn logs(
-    State(state): State<AppState>,
-    WebUser(user): WebUser,
-    Path(id): Path<String>,
-) -> Response {
-    let hook = match webhooks::find(state.db(), &user.user.id, &id).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return ApiError::not_found("webhook").into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let rows = match atomik_storage::signals::deliveries(state.db(), &hook.id, 200).await {
-        Ok(r) => r,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let names: std::collections::HashMap<String, String> =
-        atomik_storage::broker_accounts::list(state.db(), &user.user.id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.id, a.display_name))
-            .collect();
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let list = match (&r.signal_id, r.duplicate) {
-            (Some(id), false) => atomik_storage::execution::intents_of_signal(state.db(), id)
-                .await
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        outcomes.push(
-            list.into_iter()
-                .map(|i| {
-                    let order = match (&i.side, &i.quantity, &i.instrument) {
-                        (Some(side), Some(q), Some(sym)) => {
-                            format!(" {} {q} {sym}", side.as_str())
-                        }
-                        _ => String::new(),
-                    };
-                    let fill = match (&i.fill_quantity, &i.fill_price) {
-                        (Some(q), Some(p)) => format!(" · filled {q} @ {p}"),
-                        _ => String::new(),
-                    };
-                    format!(
-                        "{}: {}{order}{}{fill}{}{}{} · client order id {}",
-                        names
-                            .get(&i.account_id)
-                            .cloned()
-                            .unwrap_or_else(|| i.account_id.clone()),
-                        i.status,
-                        i.broker_order_id
-                            .map(|b| format!(" · broker order {b}"))
-                            .unwrap_or_default(),
-                        i.reason.map(|r| format!(" · {r}")).unwrap_or_default(),
-                        i.latency_us
-                            .map(|l| format!(" · {:.1} ms", l as f64 / 1000.0))
-                            .unwrap_or_default(),
-                        i.delay_ms
-                            .map(|d| format!(" · sent {d} ms after the signal"))
-                            .unwrap_or_default(),
-                        i.client_order_id
-                    )
-                })
-                .collect::<Vec<_>>(),
-        );
-    }
-    render(
-        StatusCode::OK,
-        &LogsPage {
-            nav: Nav::new(&user, "webhooks"),
-            name: hook.name,
-            rows: rows
-                .into_iter()
-                .zip(outcomes)
-                .map(|(r, outcomes)| LogRow {
-                    outcomes,
-                    time: summary::format_rfc3339(r.received_at),
-                    ip: r.source_ip.unwrap_or_default(),
-                    status: r.status,
-                    reason: r.reason,
-                    duplicate: r.duplicate,
-                    payload: r.payload,
-                    signal: r.signal_id.unwrap_or_default(),
-                    processing: format!("{:.2} ms", r.processing_us as f64 / 1000.0),
-                })
-                .collect(),
-        },
-    )
 }
