@@ -309,7 +309,10 @@ impl fmt::Display for LimitReached {
             self.resource.label()
         )?;
         match &self.upgrade_to {
-            Some((plan, limit)) => write!(f, " Upgrade to {plan} for {limit}."),
+            Some((plan, limit)) => write!(
+                f,
+                " Upgrade to {plan} for {limit}: Settings › Plan shows your usage, and your operator changes plans."
+            ),
             None => Ok(()),
         }
     }
@@ -354,7 +357,7 @@ mod tests {
         let err = cat[1].limit_reached(Resource::BrokerAccounts, &cat);
         assert_eq!(
             err.to_string(),
-            "Account limit reached: the Starter plan allows 2 connected broker accounts. Upgrade to Trader for 10."
+            "Account limit reached: the Starter plan allows 2 connected broker accounts. Upgrade to Trader for 10: Settings › Plan shows your usage, and your operator changes plans."
         );
         assert_eq!(err.code(), "account_limit_reached");
     }
@@ -369,7 +372,7 @@ mod tests {
         );
         assert!(
             err.to_string()
-                .ends_with("Upgrade to Unlimited for unlimited.")
+                .contains("Upgrade to Unlimited for unlimited: Settings › Plan")
         );
         let top = cat[3].limit_reached(Resource::CopyGroups, &cat);
         assert_eq!(top.upgrade_to, None);

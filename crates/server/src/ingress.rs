@@ -356,6 +356,7 @@ async fn record(
             // answer just does not mention it (the engine still checks).
             let halted = match intents {
                 0 => None,
+                _ if !state.halt_hint().maybe_engaged(state.db(), now).await => None,
                 _ => execution::user_halt(state.db(), &hook.user_id).await.ok().flatten(),
             };
             let message = match (intents, halted) {

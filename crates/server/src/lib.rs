@@ -7,6 +7,7 @@ mod body_limit;
 pub mod config;
 pub mod connections;
 pub mod error;
+mod halt_hint;
 pub mod hooks;
 pub mod ingress;
 pub mod listener;

@@ -34,6 +34,8 @@ pub struct Inner {
     pub ingress_limiter: crate::ratelimit::RateLimiter,
     pub refusals: crate::refusals::RefusalLog,
     pub connection_stats: Arc<crate::listener::ConnectionStats>,
+    /// Whether any kill switch may be engaged (for the webhook's answer).
+    pub halt_hint: crate::halt_hint::HaltHint,
     /// A real Argon2id hash of a random password: verified against when the
     /// account does not exist, so unknown users cost the same time as known ones.
     pub dummy_password_hash: String,
@@ -50,12 +52,17 @@ impl AppState {
             ingress_limiter: Default::default(),
             refusals,
             connection_stats: Default::default(),
+            halt_hint: Default::default(),
             dummy_password_hash: dummy,
         }))
     }
 
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub fn halt_hint(&self) -> &crate::halt_hint::HaltHint {
+        &self.0.halt_hint
     }
 
     pub fn config(&self) -> &ServerConfig {

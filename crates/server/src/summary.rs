@@ -43,6 +43,21 @@ pub struct LimitUsage {
 }
 
 impl AccountSummary {
+    /// The refusal one more `resource` would get now, if the plan is full.
+    pub fn full(
+        &self,
+        resource: Resource,
+        catalog: &[Plan],
+    ) -> Option<atomik_domain::LimitReached> {
+        let used = self
+            .usage
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or(0, |(_, n)| *n);
+        (!self.plan.limit(resource).allows(used))
+            .then(|| self.plan.limit_reached(resource, catalog))
+    }
+
     pub fn limit_usage(&self) -> Vec<LimitUsage> {
         self.usage
             .iter()

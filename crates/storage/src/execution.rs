@@ -349,3 +349,57 @@ pub async fn user_halt(
         Some(KillScope::User)
     })
 }
+
+/// Change a strategy's name, instrument and rules (validated by the caller
+/// with [`StrategyRules::parse`] and against the market). Its webhook and
+/// account stay: linking others is a new strategy. Intents not yet sent use
+/// the new rules.
+pub async fn update_strategy(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    name: &str,
+    instrument: &str,
+    r: &StrategyRules,
+) -> Result<Strategy> {
+    let from_alert = matches!(r.quantity_source, QuantitySource::FromAlert { .. });
+    let changed = db
+        .write(
+            "UPDATE strategies SET name = $3, instrument = $4, quantity = $5, quantity_from_alert = $6, \
+             max_per_signal = $7, max_position = $8, trading_hours = $9, max_order_quantity = $10, \
+             daily_order_cap = $11, max_signal_age_secs = $12, quantity_unit = $13 \
+             WHERE id = $1 AND user_id = $2",
+            args![
+                id,
+                user_id,
+                name,
+                instrument,
+                r.quantity.to_string(),
+                from_alert,
+                r.max_per_signal()
+                    .unwrap_or(Decimal::from(DEFAULT_MAX_PER_SIGNAL))
+                    .to_string(),
+                r.max_position.map(|d| d.to_string()),
+                r.trading_hours.map(|h| h.stored()),
+                r.max_order_quantity.map(|d| d.to_string()),
+                r.daily_order_cap,
+                r.max_signal_age_secs,
+                r.quantity_unit.as_str()
+            ],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StorageError::NotFound("strategy"));
+    }
+    strategy(db, id)
+        .await?
+        .ok_or(StorageError::NotFound("strategy"))
+}
+
+/// Whether any kill switch is engaged anywhere (one tiny read).
+pub async fn any_kill_switch(db: &Db) -> Result<bool> {
+    let n: Option<crate::sql::Scalar<i64>> = db
+        .fetch_optional("SELECT COUNT(*) FROM kill_switches", args![])
+        .await?;
+    Ok(n.is_some_and(|s| s.0 > 0))
+}

@@ -129,6 +129,7 @@ pub async fn kill_switch(
         body.map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {}", e.body_text())))?;
     atomik_storage::execution::set_kill_switch(state.db(), "global", body.engaged, state.now_ms())
         .await?;
+    state.halt_hint().changed();
     tracing::warn!(engaged = body.engaged, operator = %user.user.email, "global kill switch changed");
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

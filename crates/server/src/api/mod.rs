@@ -1,11 +1,13 @@
 //! The REST API under `/api/v1`. Errors are `{"error":{"code","message"}}`;
 //! the OpenAPI document is generated from these handlers.
 
+pub mod activity;
 pub mod admin;
 pub mod broker_accounts;
 pub mod copy_groups;
 pub mod me;
 pub mod strategies;
+pub mod strategy_edit;
 pub mod tokens;
 pub mod webhooks;
 
@@ -42,6 +44,8 @@ pub fn routes() -> Router<AppState> {
             post(broker_accounts::disconnect),
         )
         .route("/broker-accounts/{id}/test", post(broker_accounts::test))
+        .route("/broker-accounts/{id}/positions", get(activity::positions))
+        .route("/webhooks/{id}/deliveries", get(activity::deliveries))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route(
             "/webhooks/{id}",
@@ -56,8 +60,15 @@ pub fn routes() -> Router<AppState> {
             "/strategies",
             get(strategies::list).post(strategies::create),
         )
+        .route(
+            "/strategies/{id}",
+            put(strategy_edit::update).delete(strategy_edit::delete),
+        )
         .route("/strategies/{id}/{state}", post(strategies::set_active))
-        .route("/kill-switch", post(strategies::kill_switch))
+        .route(
+            "/kill-switch",
+            get(activity::kill_switches).post(strategies::kill_switch),
+        )
         .route(
             "/copy-groups",
             get(copy_groups::list).post(copy_groups::create),
@@ -84,7 +95,8 @@ async fn not_found() -> ApiError {
         broker_accounts::list, broker_accounts::connect, broker_accounts::test_credentials, broker_accounts::pause, broker_accounts::resume, broker_accounts::disconnect,
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, webhooks::set_rate_limit, strategies::list, strategies::create,
-        strategies::set_active, strategies::kill_switch, copy_groups::list, copy_groups::create,
+        strategies::set_active, strategy_edit::update, strategy_edit::delete, strategies::kill_switch,
+        activity::deliveries, activity::positions, activity::kill_switches, copy_groups::list, copy_groups::create,
         copy_groups::add_follower, admin::list_users, admin::update_user, admin::kill_switch
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

@@ -115,8 +115,55 @@ pub async fn create_strategy(
     user_id: &str,
     b: CreateStrategy,
 ) -> Result<Strategy, ApiError> {
-    let name = b.name.trim();
-    let instrument = b.instrument.trim().to_uppercase();
+    let raw = RawRules {
+        quantity: &b.quantity,
+        quantity_source: b.quantity_source.as_deref(),
+        max_per_signal: b.max_per_signal.as_deref(),
+        quantity_unit: b.quantity_unit.as_deref(),
+        max_position: b.max_position.as_deref(),
+        trading_hours: b.trading_hours.as_deref(),
+        max_order_quantity: b.max_order_quantity.as_deref(),
+        daily_order_cap: b.daily_order_cap,
+        max_signal_age_secs: b.max_signal_age_secs,
+    };
+    let (name, instrument, rules) = validated(
+        state,
+        user_id,
+        &b.broker_account_id,
+        &b.name,
+        &b.instrument,
+        &raw,
+    )
+    .await?;
+    let (name, instrument) = (name.as_str(), instrument.as_str());
+    Ok(execution::create_strategy(
+        state.db(),
+        NewStrategy {
+            user_id,
+            webhook_id: &b.webhook_id,
+            broker_account_id: &b.broker_account_id,
+            name,
+            instrument,
+            rules: &rules,
+        },
+        state.now_ms(),
+    )
+    .await?)
+}
+
+/// A strategy's name, instrument and rules, validated the one way (create
+/// and edit): the rules parsed, the instrument resolved with the account's
+/// broker, the quantity checked against the market.
+pub(crate) async fn validated(
+    state: &AppState,
+    user_id: &str,
+    account_id: &str,
+    name: &str,
+    instrument: &str,
+    raw: &RawRules<'_>,
+) -> Result<(String, String, StrategyRules), ApiError> {
+    let name = name.trim();
+    let instrument = instrument.trim().to_uppercase();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::unprocessable(
             "Strategy name must be 1–100 characters.",
@@ -127,35 +174,12 @@ pub async fn create_strategy(
             "Instrument must be 1–64 characters, e.g. MNQ or MNQ1!.",
         ));
     }
-    let rules = StrategyRules::parse(&RawRules {
-        quantity: &b.quantity,
-        quantity_source: b.quantity_source.as_deref(),
-        max_per_signal: b.max_per_signal.as_deref(),
-        quantity_unit: b.quantity_unit.as_deref(),
-        max_position: b.max_position.as_deref(),
-        trading_hours: b.trading_hours.as_deref(),
-        max_order_quantity: b.max_order_quantity.as_deref(),
-        daily_order_cap: b.daily_order_cap,
-        max_signal_age_secs: b.max_signal_age_secs,
-    })
-    .map_err(|e| ApiError::unprocessable(e.0))?;
-    let market = check_instrument(state, user_id, &b.broker_account_id, &instrument).await?;
+    let rules = StrategyRules::parse(raw).map_err(|e| ApiError::unprocessable(e.0))?;
+    let market = check_instrument(state, user_id, account_id, &instrument).await?;
     rules
         .check_market(&market.market_rules(), &market.symbol)
         .map_err(|e| ApiError::unprocessable(e.0))?;
-    Ok(execution::create_strategy(
-        state.db(),
-        NewStrategy {
-            user_id,
-            webhook_id: &b.webhook_id,
-            broker_account_id: &b.broker_account_id,
-            name,
-            instrument: &instrument,
-            rules: &rules,
-        },
-        state.now_ms(),
-    )
-    .await?)
+    Ok((name.to_string(), instrument, rules))
 }
 
 /// Resolve `instrument` with the broker of the user's account `account_id`.
@@ -285,6 +309,7 @@ pub async fn kill_switch(
         None => format!("user:{}", user.user.id),
     };
     execution::set_kill_switch(state.db(), &scope, b.engaged, state.now_ms()).await?;
+    state.halt_hint().changed();
     tracing::warn!(scope = %scope, engaged = b.engaged, "kill switch changed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -217,11 +217,23 @@ struct ConnectPage {
     nav: Option<Nav>,
     csrf: String,
     error: Option<String>,
+    /// Said up front when the plan's account limit is reached.
+    limit: Option<String>,
     brokers: Vec<BrokerChoice>,
     broker: Option<BrokerChoice>,
     tested: Option<Tested>,
     gateway_form: Option<GatewayForm>,
     wallet_form: Option<WalletForm>,
+}
+
+/// The plan's refusal of one more account, when it is full: shown before
+/// the user goes through OAuth or key entry for nothing.
+async fn account_limit(state: &AppState, user: &Authed) -> Option<String> {
+    let summary = summary::load(state, &user.user).await.ok()?;
+    let catalog = atomik_storage::plans::catalog(state.db()).await.ok()?;
+    summary
+        .full(Resource::BrokerAccounts, &catalog)
+        .map(|l| l.to_string())
 }
 
 fn choices(state: &AppState) -> Vec<BrokerChoice> {
@@ -297,6 +309,7 @@ pub async fn connect_page(
             nav: Nav::load(&state, &user, "broker-accounts").await,
             csrf: user.csrf_token().to_string(),
             error: None,
+            limit: account_limit(&state, &user).await,
             brokers: all,
             broker,
             tested: None,
@@ -546,6 +559,7 @@ async fn keys_page(
             nav: Nav::load(state, user, "broker-accounts").await,
             csrf: user.csrf_token().to_string(),
             error,
+            limit: account_limit(state, user).await,
             brokers: all,
             broker,
             tested,

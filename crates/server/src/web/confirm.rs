@@ -161,3 +161,50 @@ pub async fn delete_webhook(state: &AppState, user: &Authed, id: &str) -> Respon
         },
     )
 }
+
+/// `GET /strategies/{id}/delete`.
+pub async fn delete_strategy_page(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    delete_strategy(&state, &user, &id).await
+}
+
+/// The strategy Delete confirmation: its signals stop trading the account;
+/// positions stay as they are.
+pub async fn delete_strategy(state: &AppState, user: &Authed, id: &str) -> Response {
+    let strategy = match execution::strategy(state.db(), id).await {
+        Ok(Some(s)) if s.user_id == user.user.id => s,
+        Ok(_) => return ApiError::not_found("strategy").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let consequences = vec![
+        format!(
+            "Signals of its webhook stop trading {} on that account{}.",
+            strategy.instrument,
+            if strategy.active {
+                " at once, and its active-strategy slot is freed"
+            } else {
+                ""
+            }
+        ),
+        "Positions it opened stay open at the broker; its past orders stay in the Logs tab."
+            .into(),
+        "Refused while one of its orders is still in flight: turn it off and delete it once they settle."
+            .into(),
+    ];
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            nav: Nav::load(state, user, "strategies").await,
+            csrf: user.csrf_token().to_string(),
+            title: "Delete strategy".into(),
+            question: format!("Delete the strategy {}?", strategy.name),
+            consequences,
+            action: format!("/strategies/{id}/delete"),
+            button: format!("Delete {}", strategy.name),
+            cancel: "/strategies",
+        },
+    )
+}

@@ -133,6 +133,7 @@ pub async fn set(
     if let Err(e) = execution::set_kill_switch(state.db(), &scope, engaged, state.now_ms()).await {
         return ApiError::from(e).into_response();
     }
+    state.halt_hint().changed();
     tracing::warn!(scope = %scope, engaged, "kill switch changed from the dashboard");
     back_to(f.back.as_deref()).into_response()
 }
@@ -151,6 +152,7 @@ pub async fn set_global(
     {
         return ApiError::from(e).into_response();
     }
+    state.halt_hint().changed();
     tracing::warn!(engaged, operator = %user.user.email, "global kill switch changed from the dashboard");
     back_to(f.back.as_deref()).into_response()
 }

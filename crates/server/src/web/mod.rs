@@ -9,6 +9,7 @@ mod kill_switch;
 mod logs;
 mod settings;
 mod strategies;
+mod strategy_edit;
 mod wallet_form;
 mod webhooks;
 
@@ -86,6 +87,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/strategies",
             get(strategies::list).post(strategies::create),
+        )
+        .route(
+            "/strategies/{id}/edit",
+            get(strategy_edit::form).post(strategy_edit::save),
+        )
+        .route(
+            "/strategies/{id}/delete",
+            get(confirm::delete_strategy_page).post(strategy_edit::delete),
         )
         .route("/strategies/{id}/{state}", post(strategies::set_active))
         .route("/kill-switch", post(kill_switch::set))
@@ -168,6 +177,8 @@ struct OverviewPage {
     status_class: &'static str,
     may_execute: bool,
     execution_note: String,
+    /// While trialing: when the trial ends.
+    trial_note: Option<String>,
 }
 
 pub fn status_class(status: atomik_domain::SubscriptionStatus) -> &'static str {
@@ -187,6 +198,17 @@ async fn overview(WebUser(user): WebUser, state: axum::extract::State<AppState>)
             status_label: summary.status.as_str().replace('_', " "),
             status_class: status_class(summary.status),
             may_execute: summary.execution.is_ok(),
+            trial_note: match (summary.status, user.user.trial_ends_at) {
+                (atomik_domain::SubscriptionStatus::Trialing, Some(ends)) => {
+                    let days = ((ends - state.now_ms()).max(0) + 86_399_999) / 86_400_000;
+                    Some(format!(
+                        "Trial ends {} ({days} day{} left).",
+                        summary::format_time(ends),
+                        if days == 1 { "" } else { "s" }
+                    ))
+                }
+                _ => None,
+            },
             execution_note: summary
                 .execution
                 .err()

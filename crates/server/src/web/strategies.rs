@@ -29,6 +29,8 @@ pub struct Row {
     quantity: String,
     max_position: String,
     active: bool,
+    /// The linked account's state (only active accounts trade).
+    account_status: String,
 }
 
 #[derive(Template)]
@@ -45,7 +47,7 @@ struct Page {
     accounts: Vec<(String, String)>,
 }
 
-async fn page(
+pub(super) async fn page(
     state: &AppState,
     user: &Authed,
     status: StatusCode,
@@ -102,6 +104,12 @@ async fn page(
                         .map(|w| name_of(&hook_names, w))
                         .unwrap_or_else(|| "—".into()),
                     account: name_of(&account_names, &s.broker_account_id),
+                    account_status: match accts.iter().find(|a| a.id == s.broker_account_id) {
+                        None => "gone".into(),
+                        Some(a) if a.is_active() => "active".into(),
+                        Some(a) if a.paused => "paused: no orders".into(),
+                        Some(a) => format!("{}: no orders", a.status.as_str()),
+                    },
                     quantity: {
                         let unit = match s.rules.quantity_unit {
                             QuantityUnit::Units => "",
