@@ -60,6 +60,8 @@ pub struct Order {
     /// The position once it fills, when known before it does (a buy by
     /// collateral learns its shares from its fill).
     pub position_after: Option<Decimal>,
+    /// Said with the outcome (the alert's quantity was capped).
+    pub note: Option<String>,
 }
 
 /// The position after a fill of `filled` units on `side`.
@@ -270,6 +272,14 @@ pub fn decide(rules: &StrategyRules, signal: &SignalFacts, m: &MarketFacts) -> O
     let alert = signal
         .quantity
         .map(|q| q.checked_mul(m.multiplier).unwrap_or(Decimal::MAX));
+    let capped = match (source, alert) {
+        (QuantitySource::FromAlert { cap }, Some(asked)) if asked > cap => Some(format!(
+            "the alert asked for {}; capped to the strategy's max per signal {}",
+            asked.normalize(),
+            cap.normalize()
+        )),
+        _ => None,
+    };
     let sizing = Sizing {
         action: signal.action,
         intent: signal.intent,
@@ -337,6 +347,9 @@ pub fn decide(rules: &StrategyRules, signal: &SignalFacts, m: &MarketFacts) -> O
         unit,
         position_before: m.position,
         position_after,
+        // Only where the alert's quantity was the one used.
+        note: capped
+            .filter(|_| matches!(kind, OrderKind::Open | OrderKind::Add | OrderKind::Reverse)),
     })
 }
 

@@ -135,6 +135,7 @@ fn the_order_carries_the_position_it_leaves() {
             unit: QuantityUnit::Units,
             position_before: d("-2"),
             position_after: Some(Decimal::ZERO),
+            note: None,
         })
     );
 }
@@ -172,6 +173,7 @@ fn attempts_count_the_same_way_at_every_stage() {
             unit: QuantityUnit::Units,
             position_before: Decimal::ZERO,
             position_after: Some(Decimal::ONE),
+            note: None,
         };
         let after = after_send(&p, attempts, 0, &order, Err(&f));
         let gave_up = |o: &Outcome| status_of(o) == Some(IntentStatus::Failed);
@@ -400,4 +402,31 @@ fn an_exit_by_collateral_strategy_sells_shares_held() {
 fn collateral_sizing_fails_closed_on_a_market_without_it() {
     let outcome = decide(&by_collateral("25"), &buy(), &futures("0"));
     assert_eq!(status_of(&outcome), Some(IntentStatus::Rejected));
+}
+
+#[test]
+fn an_alert_quantity_beyond_the_cap_is_capped_and_says_so() {
+    let rules = StrategyRules::parse(&RawRules {
+        quantity: "1",
+        quantity_source: Some("alert"),
+        max_per_signal: Some("5"),
+        ..Default::default()
+    })
+    .unwrap();
+    let asks = |q: &str| SignalFacts {
+        quantity: Some(d(q)),
+        ..buy()
+    };
+    let Outcome::Send(order) = decide(&rules, &asks("8"), &futures("0")) else {
+        panic!("sent");
+    };
+    assert_eq!(order.quantity, d("5"));
+    assert_eq!(
+        order.note.as_deref(),
+        Some("the alert asked for 8; capped to the strategy's max per signal 5")
+    );
+    let Outcome::Send(order) = decide(&rules, &asks("3"), &futures("0")) else {
+        panic!("sent");
+    };
+    assert_eq!((order.quantity, order.note), (d("3"), None));
 }

@@ -375,6 +375,7 @@ impl Executor {
             broker_order_id: None,
             latency_us: None,
             fill: None,
+            note: None,
         };
         match execution::apply(&self.db, applied, &outcome, self.now()).await {
             Ok(()) => Ok(intent.status == IntentStatus::Pending),

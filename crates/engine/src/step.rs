@@ -22,6 +22,7 @@ struct Extra<'a> {
     broker_order_id: Option<&'a str>,
     latency_us: Option<i64>,
     fill: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
+    note: Option<&'a str>,
 }
 
 impl Executor {
@@ -45,6 +46,7 @@ impl Executor {
             broker_order_id: extra.broker_order_id,
             latency_us: extra.latency_us,
             fill: extra.fill,
+            note: extra.note,
         };
         store::apply(&self.db, applied, &outcome, self.now()).await?;
         let done = matches!(outcome, Outcome::Finish { .. } | Outcome::Accepted { .. });
@@ -226,6 +228,7 @@ impl Executor {
                 .ok()
                 .and_then(|a| a.fill.as_ref())
                 .map(|f| (f.quantity, f.average_price)),
+            note: order.note.as_deref(),
         };
         self.settle(i, IntentStatus::Sending, outcome, extra).await
     }
@@ -320,6 +323,7 @@ impl Executor {
                     .filter(|_| r.filled_quantity > rust_decimal::Decimal::ZERO)
                     .map(|p| (r.filled_quantity, p))
             }),
+            note: None,
         };
         self.settle(i, i.status, outcome, extra).await
     }

@@ -60,3 +60,19 @@ on_both_databases!(
         assert!(page.contains("received → sent +") && page.contains("broker answered in"), "{page}");
     }
 );
+
+on_both_databases!(
+    async fn an_alert_quantity_beyond_the_cap_says_so_in_the_log(t) {
+        let e = tradovate_app(t, "cap-secret", Duration::from_secs(5)).await;
+        let fx = Fixture::signup(&e.app, "capped@example.com").await;
+        let account = fx.tradovate_account(&e.sim.base_url()).await.id;
+        let hook = fx.webhook("capped").await;
+        fx.strategy_with(&hook, &account, "MNQ1!", "1", json!({"quantity_source": "alert", "max_per_signal": "5"})).await;
+        let res = atomik_testkit::client().post(hook.signal_url()).json(&json!({"action": "buy", "quantity": 8})).send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        let intents = e.app.settled(body["signal_id"].as_str().unwrap()).await;
+        assert_eq!(intents[0].quantity.as_deref(), Some("5"));
+        let page = logs(&fx, &hook).await;
+        assert!(page.contains("the alert asked for 8; capped to the strategy&#39;s max per signal 5"), "{page}");
+    }
+);

@@ -110,6 +110,16 @@ on_both_databases!(
         let (_, all) = api(&fx, reqwest::Method::GET, "/api/v1/strategies", None).await;
         assert_eq!(all.as_array().map(Vec::len), Some(0));
 
+        // The create form keeps what was typed when a value is refused.
+        let typed = [("name", "Typed"), ("webhook_id", hook.id.as_str()), ("broker_account_id", account.as_str()),
+            ("instrument", "MNQ1!"), ("quantity", "many"), ("trading_hours", "13:30-20:00"), ("quantity_source", "alert")];
+        let (status, _, page) = post(&fx, "/strategies", &typed).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("quantity must be a positive number"), "{page}");
+        for kept in ["value=\"Typed\"", "value=\"many\"", "value=\"13:30-20:00\"", "value=\"alert\" selected"] {
+            assert!(page.contains(kept), "{kept}: {page}");
+        }
+
         // The API's DELETE.
         let other = fx.strategy(&hook, &account, "MNQ1!", "1").await;
         let (status, _) = api(&fx, reqwest::Method::DELETE, &format!("/api/v1/strategies/{other}"), None).await;

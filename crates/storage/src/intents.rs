@@ -493,6 +493,8 @@ pub struct Applied<'a> {
     /// What the broker reported filled when it took the order:
     /// (quantity, average price).
     pub fill: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
+    /// Added to an acceptance's reason (the order's note).
+    pub note: Option<&'a str>,
 }
 
 /// The event an outcome is, from `from` (for the transition table).
@@ -554,6 +556,10 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                 (Some(instrument), Some(quantity)) => Some((instrument, *quantity)),
                 _ => None,
             };
+            let reason = match a.note {
+                Some(note) => format!("{reason}; {note}"),
+                None => reason.to_string(),
+            };
             let fill_quantity = a.fill.map(|(q, _)| q.normalize().to_string());
             let fill_price = a.fill.map(|(_, p)| p.normalize().to_string());
             if let (Backend::Postgres, Some((instrument, quantity))) = (db.backend(), position) {
@@ -571,7 +577,7 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                         args![
                             &id,
                             to,
-                            *reason,
+                            reason.as_str(),
                             a.broker_order_id,
                             a.latency_us,
                             now,
@@ -593,7 +599,7 @@ pub async fn apply(db: &Db, a: Applied<'_>, outcome: &Outcome, now: i64) -> Resu
                 args![
                     &id,
                     to,
-                    *reason,
+                    reason.as_str(),
                     a.broker_order_id,
                     a.latency_us,
                     now,

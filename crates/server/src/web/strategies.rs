@@ -45,6 +45,64 @@ struct Page {
     rows: Vec<Row>,
     webhooks: Vec<(String, String)>,
     accounts: Vec<(String, String)>,
+    /// The create form's values.
+    d: Draft,
+}
+
+/// The create form's values: the defaults, or what was typed when it was
+/// refused (shown back, never lost).
+pub struct Draft {
+    name: String,
+    webhook_id: String,
+    broker_account_id: String,
+    instrument: String,
+    quantity: String,
+    quantity_source: String,
+    quantity_unit: String,
+    max_per_signal: String,
+    max_position: String,
+    trading_hours: String,
+    max_order_quantity: String,
+    daily_order_cap: String,
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        Draft {
+            name: String::new(),
+            webhook_id: String::new(),
+            broker_account_id: String::new(),
+            instrument: "MNQ1!".into(),
+            quantity: "1".into(),
+            quantity_source: "fixed".into(),
+            quantity_unit: "units".into(),
+            max_per_signal: "50".into(),
+            max_position: String::new(),
+            trading_hours: String::new(),
+            max_order_quantity: String::new(),
+            daily_order_cap: String::new(),
+        }
+    }
+}
+
+impl Draft {
+    fn of(f: &CreateForm) -> Draft {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Draft {
+            name: f.name.clone(),
+            webhook_id: f.webhook_id.clone(),
+            broker_account_id: f.broker_account_id.clone(),
+            instrument: f.instrument.clone(),
+            quantity: f.quantity.clone(),
+            quantity_source: text(&f.quantity_source),
+            quantity_unit: text(&f.quantity_unit),
+            max_per_signal: text(&f.max_per_signal),
+            max_position: text(&f.max_position),
+            trading_hours: text(&f.trading_hours),
+            max_order_quantity: text(&f.max_order_quantity),
+            daily_order_cap: text(&f.daily_order_cap),
+        }
+    }
 }
 
 pub(super) async fn page(
@@ -53,6 +111,17 @@ pub(super) async fn page(
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
+) -> Response {
+    page_with(state, user, status, notice, error, Draft::default()).await
+}
+
+async fn page_with(
+    state: &AppState,
+    user: &Authed,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    draft: Draft,
 ) -> Response {
     let loaded = async {
         Ok::<_, atomik_storage::StorageError>((
@@ -140,6 +209,7 @@ pub(super) async fn page(
                 .filter(|a| a.is_active())
                 .map(|a| (a.id, a.display_name))
                 .collect(),
+            d: draft,
         },
     )
 }
@@ -148,7 +218,7 @@ pub async fn list(State(state): State<AppState>, WebUser(user): WebUser) -> Resp
     page(&state, &user, StatusCode::OK, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct CreateForm {
     name: String,
     webhook_id: String,
@@ -169,6 +239,7 @@ pub async fn create(
     WebUser(user): WebUser,
     Form(f): Form<CreateForm>,
 ) -> Response {
+    let typed = Draft::of(&f);
     let daily_order_cap = match f
         .daily_order_cap
         .as_deref()
@@ -179,12 +250,13 @@ pub async fn create(
             Ok(n) => Some(n),
             Err(_) => {
                 let msg = format!("daily order cap must be a whole number, got {c:?}");
-                return page(
+                return page_with(
                     &state,
                     &user,
                     StatusCode::UNPROCESSABLE_ENTITY,
                     None,
                     Some(msg),
+                    typed,
                 )
                 .await;
             }
@@ -217,7 +289,7 @@ pub async fn create(
             )
             .await
         }
-        Err(e) => page(&state, &user, e.status, None, Some(e.message)).await,
+        Err(e) => page_with(&state, &user, e.status, None, Some(e.message), typed).await,
     }
 }
 
