@@ -153,3 +153,61 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<CopyGroup>> {
     }
     Ok(out)
 }
+
+/// Remove `account_id` from the user's group (it no longer copies the
+/// leader; its strategies stay as they are).
+pub async fn remove_follower(
+    db: &Db,
+    user_id: &str,
+    group_id: &str,
+    account_id: &str,
+) -> Result<()> {
+    let removed = db
+        .write(
+            "DELETE FROM copy_group_members WHERE group_id = $1 AND account_id = $2 \
+             AND group_id IN (SELECT id FROM copy_groups WHERE user_id = $3)",
+            args![group_id, account_id, user_id],
+        )
+        .await?;
+    if removed == 0 {
+        return Err(StorageError::NotFound("follower in this copy group"));
+    }
+    Ok(())
+}
+
+/// Delete the user's group and its memberships, freeing its plan slot.
+/// Intents already planned for followers stay and finish as they would.
+pub async fn delete(db: &Db, user_id: &str, group_id: &str) -> Result<()> {
+    let (owner, group) = (user_id.to_string(), group_id.to_string());
+    db.batched(move |tx| {
+        Box::pin(async move {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM copy_groups WHERE id = $1 AND user_id = $2",
+                    args![&group, &owner],
+                )
+                .await?;
+            if deleted == 0 {
+                return Err(StorageError::NotFound("copy group"));
+            }
+            tx.execute(
+                "DELETE FROM copy_group_members WHERE group_id = $1",
+                args![&group],
+            )
+            .await?;
+            plans::release_slot(tx, &owner, Resource::CopyGroups).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// What the last signal copied to `account_id` did: (status, reason).
+pub async fn last_copied(db: &Db, account_id: &str) -> Result<Option<(String, Option<String>)>> {
+    db.fetch_optional(
+        "SELECT status, reason FROM order_intents WHERE account_id = $1 \
+         AND leader_intent_id IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+        args![account_id],
+    )
+    .await
+}

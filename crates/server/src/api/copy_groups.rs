@@ -85,21 +85,24 @@ pub async fn create(
     b: Result<Json<CreateCopyGroup>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let b = json(b)?;
-    let name = b.name.trim();
+    let id = create_group(&state, &user.user.id, &b.name, &b.leader_account_id).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))))
+}
+
+/// Validate and create a group (shared with the dashboard).
+pub async fn create_group(
+    state: &AppState,
+    user_id: &str,
+    name: &str,
+    leader_account_id: &str,
+) -> Result<String, ApiError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::unprocessable(
             "Group name must be 1–100 characters.",
         ));
     }
-    let id = copy_groups::create(
-        state.db(),
-        &user.user.id,
-        name,
-        &b.leader_account_id,
-        state.now_ms(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"id": id}))))
+    Ok(copy_groups::create(state.db(), user_id, name, leader_account_id, state.now_ms()).await?)
 }
 
 /// Add (or re-activate) a follower (plan limit on followers per group).
@@ -113,8 +116,31 @@ pub async fn add_follower(
     b: Result<Json<AddFollower>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let b = json(b)?;
-    let multiplier = b.multiplier.unwrap_or_else(|| "1".into());
-    match multiplier.trim().parse::<Decimal>() {
+    add_checked(
+        &state,
+        &user.user.id,
+        &id,
+        &b.account_id,
+        b.multiplier.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Validate and add a follower (shared with the dashboard): the multiplier
+/// in range, the follower's broker able to trade what the leader trades.
+pub async fn add_checked(
+    state: &AppState,
+    user_id: &str,
+    group_id: &str,
+    account_id: &str,
+    multiplier: Option<&str>,
+) -> Result<(), ApiError> {
+    let multiplier = multiplier
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .unwrap_or("1");
+    match multiplier.parse::<Decimal>() {
         Ok(m) if m > Decimal::ZERO && m <= Decimal::from(100) => {}
         _ => {
             return Err(ApiError::unprocessable(format!(
@@ -122,15 +148,35 @@ pub async fn add_follower(
             )));
         }
     }
-    follower_can_trade(&state, &user.user.id, &id, &b.account_id).await?;
-    copy_groups::add_follower(
-        state.db(),
-        &user.user.id,
-        &id,
-        &b.account_id,
-        multiplier.trim(),
-    )
-    .await?;
+    follower_can_trade(state, user_id, group_id, account_id).await?;
+    copy_groups::add_follower(state.db(), user_id, group_id, account_id, multiplier).await?;
+    Ok(())
+}
+
+/// Delete a group: its followers stop copying its leader (their own
+/// strategies stay); the plan slot is freed.
+#[utoipa::path(delete, path = "/api/v1/copy-groups/{id}", tag = "copy trading",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    copy_groups::delete(state.db(), &user.user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a follower from a group.
+#[utoipa::path(delete, path = "/api/v1/copy-groups/{id}/followers/{account_id}", tag = "copy trading",
+    params(("id" = String, Path), ("account_id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn remove_follower(
+    State(state): State<AppState>,
+    user: Authed,
+    Path((id, account_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    copy_groups::remove_follower(state.db(), &user.user.id, &id, &account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -73,9 +73,14 @@ pub fn routes() -> Router<AppState> {
             "/copy-groups",
             get(copy_groups::list).post(copy_groups::create),
         )
+        .route("/copy-groups/{id}", delete(copy_groups::delete))
         .route(
             "/copy-groups/{id}/followers",
             post(copy_groups::add_follower),
+        )
+        .route(
+            "/copy-groups/{id}/followers/{account_id}",
+            delete(copy_groups::remove_follower),
         )
         .route("/admin/users", get(admin::list_users))
         .route("/admin/kill-switch", post(admin::kill_switch))
@@ -97,7 +102,7 @@ async fn not_found() -> ApiError {
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, webhooks::set_rate_limit, strategies::list, strategies::create,
         strategies::set_active, strategy_edit::update, strategy_edit::delete, strategies::kill_switch,
         activity::deliveries, activity::positions, activity::kill_switches, copy_groups::list, copy_groups::create,
-        copy_groups::add_follower, admin::list_users, admin::update_user, admin::kill_switch
+        copy_groups::add_follower, copy_groups::delete, copy_groups::remove_follower, admin::list_users, admin::update_user, admin::kill_switch
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -208,3 +208,44 @@ pub async fn delete_strategy(state: &AppState, user: &Authed, id: &str) -> Respo
         },
     )
 }
+
+/// `GET /copy-groups/{id}/delete`.
+pub async fn delete_group_page(
+    State(state): State<AppState>,
+    WebUser(user): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    delete_group(&state, &user, &id).await
+}
+
+/// The copy-group Delete confirmation: its followers stop copying.
+pub async fn delete_group(state: &AppState, user: &Authed, id: &str) -> Response {
+    let groups = match atomik_storage::copy_groups::list(state.db(), &user.user.id).await {
+        Ok(g) => g,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(group) = groups.into_iter().find(|g| g.id == id) else {
+        return ApiError::not_found("copy group").into_response();
+    };
+    let followers = group.followers.iter().filter(|f| f.2).count();
+    let consequences = vec![
+        format!(
+            "Its {followers} follower(s) stop copying the leader's signals at once; their own strategies stay as they are."
+        ),
+        "Positions the followers hold stay open at their brokers.".into(),
+        "Its copy-group slot on your plan is freed.".into(),
+    ];
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            nav: Nav::load(state, user, "copy-groups").await,
+            csrf: user.csrf_token().to_string(),
+            title: "Delete copy group".into(),
+            question: format!("Delete the copy group {}?", group.name),
+            consequences,
+            action: format!("/copy-groups/{id}/delete"),
+            button: format!("Delete {}", group.name),
+            cancel: "/copy-groups",
+        },
+    )
+}

@@ -4,6 +4,7 @@
 mod auth_pages;
 mod broker_accounts;
 mod confirm;
+mod copy_groups;
 mod gateway_form;
 mod kill_switch;
 mod logs;
@@ -97,6 +98,22 @@ pub fn routes() -> Router<AppState> {
             get(confirm::delete_strategy_page).post(strategy_edit::delete),
         )
         .route("/strategies/{id}/{state}", post(strategies::set_active))
+        .route(
+            "/copy-groups",
+            get(copy_groups::list).post(copy_groups::create),
+        )
+        .route(
+            "/copy-groups/{id}/followers",
+            post(copy_groups::add_follower),
+        )
+        .route(
+            "/copy-groups/{id}/followers/{account_id}/remove",
+            post(copy_groups::remove_follower),
+        )
+        .route(
+            "/copy-groups/{id}/delete",
+            get(confirm::delete_group_page).post(copy_groups::delete),
+        )
         .route("/kill-switch", post(kill_switch::set))
         .route("/admin/kill-switch", post(kill_switch::set_global))
         .route("/static/{*file}", get(static_file))
@@ -128,6 +145,7 @@ impl Nav {
                 "broker-accounts" => "/broker-accounts",
                 "webhooks" => "/webhooks",
                 "strategies" => "/strategies",
+                "copy-groups" => "/copy-groups",
                 "settings" => "/settings",
                 _ => "/",
             },
