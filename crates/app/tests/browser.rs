@@ -2,7 +2,9 @@
 //! logs out and logs in through the dashboard pages of the real binary, then
 //! connects a Tradovate Demo account through OAuth on the built-in simulator,
 //! trades it from a webhook, then connects a Binance Testnet key (the
-//! built-in Binance simulator) with Test Connection and Save.
+//! built-in Binance simulator) with Test Connection and Save; at 390 px
+//! every page fits, the kill switch, a copy group and a confirmed Delete
+//! work, and screenshots land in `artifacts/screenshots`.
 //! Needs `chromium` and `chromium-driver` (./scripts/test.sh installs them).
 
 mod common;
@@ -420,6 +422,131 @@ async fn sign_up_and_log_in_through_the_real_pages() {
         "{}",
         notice.text().await.unwrap()
     );
+
+    // Phone-sized (390 px), every page fits the width (tables scroll inside
+    // their card); then the safety controls: Stop all trading shows the
+    // banner, Resume clears it; a copy group is created from its page; a
+    // webhook's Delete asks first and Cancel keeps it. Screenshots of each
+    // page at both widths are saved (`artifacts/screenshots`).
+    save_screenshot(&b, "desktop-strategies").await;
+    b.set_window_size(390, 844).await.unwrap();
+    for (name, path) in [
+        ("overview", "/"),
+        ("broker-accounts", "/broker-accounts"),
+        ("webhooks", "/webhooks"),
+        ("strategies", "/strategies"),
+        ("copy-trading", "/copy-groups"),
+        ("settings", "/settings"),
+    ] {
+        b.goto(&server.url(path)).await.unwrap();
+        b.wait().for_element(Locator::Id("who")).await.unwrap();
+        let width = b
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(
+            width.as_i64().is_some_and(|w| w <= 390),
+            "{path} is {width} px wide at 390 px"
+        );
+        save_screenshot(&b, &format!("phone-{name}")).await;
+    }
+    b.find(Locator::Id("stop-trading"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let banner = b.wait().for_element(Locator::Id("halted")).await.unwrap();
+    assert!(
+        banner
+            .text()
+            .await
+            .unwrap()
+            .contains("your kill switch is engaged"),
+        "{}",
+        banner.text().await.unwrap()
+    );
+    save_screenshot(&b, "phone-kill-switch").await;
+    b.find(Locator::Id("resume-trading"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("stop-trading"))
+        .await
+        .unwrap();
+    assert!(
+        b.find(Locator::Id("halted")).await.is_err(),
+        "banner gone after Resume"
+    );
+    b.find(Locator::LinkText("Copy Trading"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("group-name"))
+        .await
+        .unwrap()
+        .send_keys("Phone group")
+        .await
+        .unwrap();
+    b.find(Locator::Id("create-group"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let group = b
+        .wait()
+        .for_element(Locator::Css("section.copy-group h2"))
+        .await
+        .unwrap();
+    assert_eq!(group.text().await.unwrap(), "Phone group");
+    save_screenshot(&b, "phone-copy-group").await;
+    b.find(Locator::LinkText("Webhooks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("button[aria-label^='Delete webhook']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let question = b.wait().for_element(Locator::Id("confirm")).await.unwrap();
+    assert!(question.text().await.unwrap().contains("answers 404"));
+    save_screenshot(&b, "phone-confirm-delete").await;
+    b.find(Locator::Id("cancel-action"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("button[aria-label^='Delete webhook']"))
+        .await
+        .unwrap();
     b.close().await.unwrap();
     server.kill9();
+}
+
+/// Save a screenshot as a CI artifact: `artifacts/screenshots/<name>.png`
+/// at the workspace root (`ATOMIK_ARTIFACTS` moves it). Best effort: a
+/// screenshot that cannot be taken or written fails nothing.
+async fn save_screenshot(b: &Client, name: &str) {
+    let dir = std::env::var_os("ATOMIK_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts"))
+        .join("screenshots");
+    if let Ok(png) = b.screenshot().await {
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
 }

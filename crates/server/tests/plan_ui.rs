@@ -29,5 +29,7 @@ on_both_databases!(
         assert!(connect.contains("id=\"account-limit\""), "{connect}");
         assert!(connect.contains("Account limit reached: the Starter plan allows 0"), "{connect}");
         assert!(connect.contains("Settings › Plan"), "says where the plan is: {connect}");
+        let settings = page(&fx, "/settings").await;
+        assert!(settings.contains("id=\"settings-broker-accounts-link\" ") || settings.contains("href=\"/broker-accounts\" id=\"settings-broker-accounts-link\""), "Broker Accounts is reached from Settings: {settings}");
     }
 );
