@@ -61,6 +61,8 @@ on_both_databases!(
             assert!(doc["paths"].get(path).is_some(), "{path} is documented");
         }
         assert!(doc["paths"]["/api/v1/kill-switch"].get("get").is_some());
+        let ingress = &doc["paths"]["/api/v1/webhooks/{token}"]["post"];
+        assert!(ingress["responses"].get("202").is_some() && ingress["responses"].get("429").is_some(), "the ingress endpoint is documented: {ingress}");
         assert!(doc["paths"]["/api/v1/strategies/{id}"].get("put").is_some() && doc["paths"]["/api/v1/strategies/{id}"].get("delete").is_some());
     }
 );

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod admin;
 pub mod broker_accounts;
 pub mod copy_groups;
+pub mod ingress_doc;
 pub mod me;
 pub mod strategies;
 pub mod strategy_edit;
@@ -101,7 +102,7 @@ async fn not_found() -> ApiError {
         broker_accounts::test, webhooks::list, webhooks::create, webhooks::rotate, webhooks::pause,
         webhooks::resume, webhooks::delete, webhooks::set_allowed_ips, webhooks::set_rate_limit, strategies::list, strategies::create,
         strategies::set_active, strategy_edit::update, strategy_edit::delete, strategies::kill_switch,
-        activity::deliveries, activity::positions, activity::kill_switches, copy_groups::list, copy_groups::create,
+        activity::deliveries, activity::positions, activity::kill_switches, ingress_doc::receive_signal, copy_groups::list, copy_groups::create,
         copy_groups::add_follower, copy_groups::delete, copy_groups::remove_follower, admin::list_users, admin::update_user, admin::kill_switch
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
