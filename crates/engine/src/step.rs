@@ -207,27 +207,23 @@ impl Executor {
         let latency_us = started.elapsed().as_micros() as i64;
         atomik_failpoint::hit("after_broker_answer");
         let failure = answer.as_ref().err().map(|e| e.to_failure());
-        let filled = answer
+        let fill = answer
             .as_ref()
             .ok()
             .and_then(|a| a.fill.as_ref())
-            .map(|f| f.quantity);
+            .map(|f| (f.quantity, f.average_price));
         let outcome = decide::after_send(
             &policy,
             i.attempts,
             self.now(),
             &order,
-            failure.as_ref().map_or(Ok(filled), Err),
+            failure.as_ref().map_or(Ok(fill.map(|(q, _)| q)), Err),
         );
         let extra = Extra {
             instrument: Some(&instrument.symbol),
             broker_order_id: answer.as_ref().ok().map(|a| a.broker_order_id.as_str()),
             latency_us: answer.is_ok().then_some(latency_us),
-            fill: answer
-                .as_ref()
-                .ok()
-                .and_then(|a| a.fill.as_ref())
-                .map(|f| (f.quantity, f.average_price)),
+            fill,
             note: order.note.as_deref(),
         };
         self.settle(i, IntentStatus::Sending, outcome, extra).await

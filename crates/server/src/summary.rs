@@ -43,17 +43,21 @@ pub struct LimitUsage {
 }
 
 impl AccountSummary {
+    /// How many of `resource` the user has now.
+    pub fn used(&self, resource: Resource) -> u32 {
+        self.usage
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or(0, |(_, n)| *n)
+    }
+
     /// The refusal one more `resource` would get now, if the plan is full.
     pub fn full(
         &self,
         resource: Resource,
         catalog: &[Plan],
     ) -> Option<atomik_domain::LimitReached> {
-        let used = self
-            .usage
-            .iter()
-            .find(|(r, _)| *r == resource)
-            .map_or(0, |(_, n)| *n);
+        let used = self.used(resource);
         (!self.plan.limit(resource).allows(used))
             .then(|| self.plan.limit_reached(resource, catalog))
     }

@@ -156,12 +156,7 @@ async fn list_page(
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let used = summary
-        .usage
-        .iter()
-        .find(|(r, _)| *r == Resource::BrokerAccounts)
-        .map(|(_, n)| *n)
-        .unwrap_or(0);
+    let used = summary.used(Resource::BrokerAccounts);
     render(
         status,
         &ListPage {

@@ -133,11 +133,7 @@ pub(super) async fn page(
             csrf: user.csrf_token().to_string(),
             notice,
             error,
-            used: summary
-                .usage
-                .iter()
-                .find(|(r, _)| *r == Resource::CopyGroups)
-                .map_or(0, |(_, n)| *n),
+            used: summary.used(Resource::CopyGroups),
             allowed: summary.plan.limit(Resource::CopyGroups).to_string(),
             groups,
             accounts: leaders,

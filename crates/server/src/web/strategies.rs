@@ -157,12 +157,7 @@ async fn page_with(
             csrf: user.csrf_token().to_string(),
             notice,
             error,
-            used: summary
-                .usage
-                .iter()
-                .find(|(r, _)| *r == Resource::ActiveStrategies)
-                .map(|(_, n)| *n)
-                .unwrap_or(0),
+            used: summary.used(Resource::ActiveStrategies),
             allowed: summary.plan.limit(Resource::ActiveStrategies).to_string(),
             rows: strategies
                 .into_iter()

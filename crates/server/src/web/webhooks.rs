@@ -111,12 +111,7 @@ async fn page(state: &AppState, user: &Authed, headers: &HeaderMap, outcome: Out
                 url: format!("{base}{}", r.url),
                 ..r
             }),
-            used: summary
-                .usage
-                .iter()
-                .find(|(r, _)| *r == Resource::ActiveWebhooks)
-                .map(|(_, n)| *n)
-                .unwrap_or(0),
+            used: summary.used(Resource::ActiveWebhooks),
             allowed: summary.plan.limit(Resource::ActiveWebhooks).to_string(),
             hooks: list
                 .into_iter()
